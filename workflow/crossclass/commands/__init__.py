@@ -1,0 +1,1 @@
+"""Subcommands of the `crossclass` console command, one module each (see crossclass.cli)."""

@@ -1,0 +1,84 @@
+"""Zarr (format 3) stores of xarray Datasets: one store per job, written atomically.
+
+Every store carries scalar coordinates for its keys (dataset, net, n_per_class, epoch, ...)
+so that `xarray.open_mfdataset(paths, engine="zarr", combine="by_coords")` stacks many of
+them, and attrs recording the parameters (`params`, a JSON string) and code version that
+produced it. A store is written to a temporary sibling folder and renamed into place, so a
+store that exists is complete; a half-written one never has the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from crossclass.errors import UserError
+from crossclass.provenance import code_version
+
+
+def write_store(
+    ds: xr.Dataset,
+    path: str | os.PathLike,
+    *,
+    keys: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    chunks: Mapping[str, int] | None = None,
+) -> Path:
+    """Write `ds` to a Zarr v3 store at `path`, atomically.
+
+    keys: scalar coordinates to attach (e.g. dataset="digits", net="mlp", n_per_class=50).
+    params: every parameter that produced the data; stored as JSON in attrs["params"].
+    chunks: chunk length per dimension name for the large arrays (others stay whole).
+    """
+    path = Path(path)
+    ds = ds.assign_coords({k: v for k, v in (keys or {}).items()})
+    ds.attrs = dict(ds.attrs)
+    ds.attrs["params"] = json.dumps(dict(params or {}), sort_keys=True, default=str)
+    ds.attrs["code_version"] = code_version()
+    encoding = {}
+    if chunks:
+        for name, var in ds.data_vars.items():
+            if var.ndim:
+                encoding[name] = {"chunks": tuple(min(chunks.get(d, n), n) or 1
+                                                  for d, n in zip(var.dims, var.shape, strict=True))}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        ds.to_zarr(tmp, mode="w", zarr_format=3, encoding=encoding, consolidated=False)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def read_store(path: str | os.PathLike) -> xr.Dataset:
+    """Open a store written by `write_store` (lazily), with a one-line error if missing."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"store {path} does not exist; run the workflow step that writes it")
+    return xr.open_zarr(path, zarr_format=3, consolidated=False)
+
+
+def store_params(ds: xr.Dataset) -> dict:
+    """The parameters recorded in a store's attrs."""
+    return json.loads(ds.attrs.get("params", "{}"))
+
+
+def open_stores(paths: list[str | os.PathLike]) -> xr.Dataset:
+    """Combine many stores by their scalar key coordinates into one Dataset."""
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise UserError(f"{len(missing)} store(s) missing, first: {missing[0]}")
+    sets = [read_store(p) for p in paths]
+    keys = [k for k, c in sets[0].coords.items() if c.ndim == 0]
+    return xr.combine_by_coords([s.expand_dims(keys) for s in sets], combine_attrs="drop_conflicts")
