@@ -1,0 +1,95 @@
+"""All section-7 objects of every captured layer, and their xarray form for the workflow.
+
+For layer l (input features h^{l-1}, errors delta^l) one LayerAnalysis holds the feature and
+error moments, the weight decomposition (when the weight decay eta is known), the Khatri-Rao
+quality of the gradient means, the neural-collapse metrics of h^{l-1} (self-duality for the
+layer producing the logits) and the exact KFAC^l spectrum. G^l, KFAC^l and CFAC^l as
+operators come from `crossclass.layerwise.kronecker`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import xarray as xr
+from tqdm.auto import tqdm
+
+from crossclass.collapse import CollapseMetrics, collapse_metrics
+from crossclass.layerwise.capture import Capture
+from crossclass.layerwise.deltas import ErrorStats, error_stats
+from crossclass.layerwise.features import FeatureStats, feature_stats
+from crossclass.layerwise.khatri_rao import KhatriRaoQuality, khatri_rao_quality
+from crossclass.layerwise.kronecker import kfac_spectrum
+from crossclass.layerwise.weights import WeightStats, weight_stats
+
+
+@dataclass
+class LayerAnalysis:
+    """The section-7 objects of one Linear layer (see the member modules for shapes)."""
+
+    name: str
+    features: FeatureStats
+    errors: ErrorStats
+    weights: WeightStats | None
+    khatri_rao: KhatriRaoQuality
+    collapse: CollapseMetrics
+    kfac_eigenvalues: torch.Tensor
+
+
+def analyse(capture: Capture, *, eta: float | None = None,
+            progress: bool = True) -> dict[str, LayerAnalysis]:
+    """Analyse every layer of `capture`; eta: the training weight decay (None skips weights)."""
+    predictions = capture.logits.argmax(dim=-1)
+    out = {}
+    for name, cap in tqdm(capture.layers.items(), desc="layers", disable=not progress):
+        fs = feature_stats(cap.h)
+        es = error_stats(cap.delta, cap.p)
+        classifier = cap.weight if name == capture.logits_layer else None
+        out[name] = LayerAnalysis(
+            name=name,
+            features=fs,
+            errors=es,
+            weights=None if eta is None else weight_stats(cap, eta),
+            khatri_rao=khatri_rao_quality(cap),
+            collapse=collapse_metrics(cap.h, classifier=classifier, predictions=predictions),
+            kfac_eigenvalues=kfac_spectrum(fs.H, es.Delta),
+        )
+    return out
+
+
+def layer_dataset(a: LayerAnalysis) -> xr.Dataset:
+    """One layer's objects as an xarray.Dataset with dims feature, feature_b (d_in), error,
+    error_b (d_out), class, class_b (C) and kfac_eig (d_in d_out); attrs["layer"] = name."""
+    f, e, k, nc = a.features, a.errors, a.khatri_rao, a.collapse
+    FF, EE, CC = ("feature", "feature_b"), ("error", "error_b"), ("class", "class_b")
+    data = {
+        "H": (FF, f.H), "H_class": (FF, f.H_class), "H_within": (FF, f.H_within),
+        "H_c": (("class", *FF), f.H_c), "h_c": (("class", "feature"), f.means),
+        "Delta": (EE, e.Delta), "Delta_class": (EE, e.Delta_class),
+        "Delta_cross": (EE, e.Delta_cross), "Delta_within": (EE, e.Delta_within),
+        "Delta_same": (EE, e.Delta_same), "Delta_c": (("class", *EE), e.Delta_c),
+        "w_cc": (CC, e.w_cc), "delta_cc": ((*CC, "error"), e.delta_cc),
+        "w_c": (("class",), e.w_c), "delta_c": (("class", "error"), e.delta_c),
+        "kr_cos_c": (("class",), k.cos_c), "kr_rel_err_c": (("class",), k.rel_err_c),
+        "kr_cos_cc": (CC, k.cos_cc), "kr_rel_err_cc": (CC, k.rel_err_cc),
+        "kfac_eigenvalues": (("kfac_eig",), a.kfac_eigenvalues),
+    }
+    for field in ("nc1", "equinorm", "equiangular_std", "equiangular_shift", "self_duality",
+                  "ncc_agreement"):
+        data[f"nc_{field}"] = ((), getattr(nc, field))
+    w = a.weights
+    if w is not None:
+        WE = ("error", "feature")
+        data.update({"W": (WE, w.W), "W_stat": (WE, w.W_stat), "W_class": (WE, w.W_class),
+                     "W_within": (WE, w.W_within), "W_residual": (WE, w.residual),
+                     "grad_norm": ((), w.grad_norm)})
+        if w.b is not None:
+            data.update({"b": (("error",), w.b), "b_stat": (("error",), w.b_stat),
+                         "b_residual": (("error",), w.b_residual)})
+    C = e.w_cc.shape[0]
+    return xr.Dataset(
+        {name: (dims, t.detach().cpu().numpy()) for name, (dims, t) in data.items()},
+        coords={"class": range(C), "class_b": range(C)},
+        attrs={"layer": a.name},
+    )

@@ -1,0 +1,81 @@
+"""The layer block G^l and its Kronecker approximations KFAC^l and CFAC^l (section 7.10).
+
+Vectorisation: PyTorch's row-major vec of W[out, in], so the layer gradient is
+g^l = kron(delta^l, h^{l-1}) and every paper-order Kronecker product A (x) B (A on features,
+B on errors) appears here as kron(B, A); the two differ by a fixed permutation (same spectra).
+  G^l    = sum_{i,c,c'} w (delta delta^T) kron (h h^T)        (p, p), p = d_out d_in
+  KFAC^l = H^{l-1} (x) Delta^l      ->  vec_r(X) |-> vec_r(Delta X H)
+  CFAC^l = Ave_c H_c (x) Delta_c    ->  vec_r(X) |-> vec_r(Ave_c Delta_c X H_c)
+All three are matrix-free LinearOperators on blocks (p, k); memory O(p k) beyond the inputs.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from crossclass.layerwise.capture import LayerCapture
+from crossclass.layerwise.deltas import weights
+from crossclass.linalg import LinearOperator
+
+
+def _as_matrices(V: torch.Tensor, d_out: int, d_in: int) -> torch.Tensor:
+    """(p, k) block of row-major vecs -> (k, d_out, d_in) matrices."""
+    return V.T.reshape(V.shape[1], d_out, d_in)
+
+
+def _as_block(M: torch.Tensor) -> torch.Tensor:
+    """(k, d_out, d_in) matrices -> (p, k) block of row-major vecs."""
+    return M.reshape(M.shape[0], -1).T
+
+
+def layer_g(cap: LayerCapture) -> LinearOperator:
+    """G^l from stored h (C, n, d_in) and delta (C, n, C, d_out): for V = vec_r(X),
+    G^l V = vec_r(sum w (delta^T X h) delta h^T), one class at a time."""
+    C, n, d_in = cap.h.shape
+    d_out = cap.delta.shape[-1]
+    w = weights(cap.p)
+
+    def matmat(V: torch.Tensor) -> torch.Tensor:
+        X = _as_matrices(V, d_out, d_in)
+        out = torch.zeros_like(X)
+        for c in range(C):
+            h, d = cap.h[c], cap.delta[c]                      # (n, d_in), (n, C, d_out)
+            Xh = torch.einsum("koi,ni->nko", X, h)              # (n, k, d_out)
+            s = torch.einsum("nko,njo->njk", Xh, d) * w[c][..., None]  # (n, C, k)
+            sd = torch.einsum("njk,njo->nko", s, d)             # (n, k, d_out)
+            out += torch.einsum("nko,ni->koi", sd, h)
+        return _as_block(out)
+
+    return LinearOperator((d_out * d_in,) * 2, matmat, dtype=cap.h.dtype, device=cap.h.device)
+
+
+def kfac(H: torch.Tensor, Delta: torch.Tensor) -> LinearOperator:
+    """KFAC^l = H (d_in, d_in) (x) Delta (d_out, d_out), applied as X |-> Delta X H."""
+    d_in, d_out = H.shape[0], Delta.shape[0]
+
+    def matmat(V: torch.Tensor) -> torch.Tensor:
+        return _as_block(Delta @ _as_matrices(V, d_out, d_in) @ H)
+
+    return LinearOperator((d_out * d_in,) * 2, matmat, dtype=H.dtype, device=H.device)
+
+
+def cfac(H_c: torch.Tensor, Delta_c: torch.Tensor) -> LinearOperator:
+    """CFAC^l = Ave_c H_c (C, d_in, d_in) (x) Delta_c (C, d_out, d_out), a sum of C Kronecker
+    products applied as X |-> Ave_c Delta_c X H_c."""
+    C, d_in, d_out = H_c.shape[0], H_c.shape[1], Delta_c.shape[1]
+
+    def matmat(V: torch.Tensor) -> torch.Tensor:
+        X = _as_matrices(V, d_out, d_in)
+        out = torch.zeros_like(X)
+        for c in range(C):
+            out += Delta_c[c] @ X @ H_c[c]
+        return _as_block(out / C)
+
+    return LinearOperator((d_out * d_in,) * 2, matmat, dtype=H_c.dtype, device=H_c.device)
+
+
+def kfac_spectrum(H: torch.Tensor, Delta: torch.Tensor) -> torch.Tensor:
+    """All d_in d_out eigenvalues of H (x) Delta, the products of the factors' eigenvalues,
+    in descending order."""
+    products = torch.outer(torch.linalg.eigvalsh(Delta), torch.linalg.eigvalsh(H)).reshape(-1)
+    return torch.sort(products, descending=True).values
