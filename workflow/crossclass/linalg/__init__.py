@@ -1,5 +1,46 @@
 """Matrix-free linear algebra for spectra of large symmetric operators (Appendix C)."""
 
+from crossclass.linalg.algebra import (
+    DenseOperator,
+    LowRankOperator,
+    deflate,
+    projection_knockout,
+)
+from crossclass.linalg.density import (
+    SpectralBounds,
+    gaussian_mixture,
+    lanczos_approx_spec,
+    lanczos_sigma,
+    log_spectrum,
+    normalization,
+)
+from crossclass.linalg.exact import exact_eigenvalues
+from crossclass.linalg.lanczos import RitzPairs, Tridiagonal, fast_lanczos, slow_lanczos
 from crossclass.linalg.operator import LinearOperator
+from crossclass.linalg.spectrum import SpectrumEstimate, estimate_spectrum, wasserstein1
+from crossclass.linalg.subspace import Eigenpairs, low_rank_deflation, subspace_iteration
 
-__all__ = ["LinearOperator"]
+__all__ = [
+    "DenseOperator",
+    "Eigenpairs",
+    "LinearOperator",
+    "LowRankOperator",
+    "RitzPairs",
+    "SpectralBounds",
+    "SpectrumEstimate",
+    "Tridiagonal",
+    "deflate",
+    "estimate_spectrum",
+    "exact_eigenvalues",
+    "fast_lanczos",
+    "gaussian_mixture",
+    "lanczos_approx_spec",
+    "lanczos_sigma",
+    "log_spectrum",
+    "low_rank_deflation",
+    "normalization",
+    "projection_knockout",
+    "slow_lanczos",
+    "subspace_iteration",
+    "wasserstein1",
+]
