@@ -1,0 +1,116 @@
+"""`crossclass train` (one SGD run, Appendix D.1) and `crossclass select-lr` (pick the sweep's
+rate with the best final test error)."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+from pathlib import Path
+
+from crossclass import plugins
+from crossclass.commands.data import parse_options
+from crossclass.data import load_subset
+from crossclass.errors import UserError
+from crossclass.stores import read_store, store_params
+from crossclass.training.config import TrainConfig, checkpoint_epochs
+from crossclass.training.inputs import splits_for
+from crossclass.training.loop import fit
+from crossclass.training.selection import final_metrics, select_lr, write_choice
+
+
+def run_train(args: argparse.Namespace) -> None:
+    subset = store_params(read_store(args.subset))
+    net = plugins.load(plugins.NETWORKS, args.net)
+    splits = splits_for(net, load_subset(args.subset, args.root))
+    options = parse_options(args.net_option)
+    in_shape = splits.input_shape
+    try:
+        inspect.signature(net).bind(in_shape, splits.num_classes, **options)
+    except TypeError as err:
+        raise UserError(f"network {args.net!r}: bad options {options} ({err})") from err
+    keep = checkpoint_epochs(args.checkpoints if args.log_checkpoints is None
+                             else args.log_checkpoints, args.epochs)
+    config = TrainConfig(lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
+                         momentum=args.momentum, weight_decay=args.weight_decay,
+                         milestones=tuple(args.milestones), gamma=args.gamma, seed=args.seed,
+                         keep=keep, eval_every=args.eval_every, device=args.device,
+                         progress=args.progress)
+    meta = {"net": args.net, "net_options": options, "in_shape": list(in_shape),
+            "num_classes": splits.num_classes, "dataset": subset["dataset"],
+            "n_per_class": subset["n_per_class"]}
+    keys = {"dataset": subset["dataset"], "n_per_class": subset["n_per_class"], "net": args.net,
+            "seed": args.seed, "lr": args.lr}
+    result = fit(lambda: net(in_shape, splits.num_classes, **options), splits, config,
+                 Path(args.out), meta=meta, keys=keys)
+    last = result.history.isel(epoch=-1)
+    print(f"{args.net} on {subset['dataset']} (n={subset['n_per_class']}), lr={args.lr}: "
+          f"test error {float(last.test_error):.4f}, train error {float(last.train_error):.4f} "
+          f"-> {args.out}")
+
+
+def run_select(args: argparse.Namespace) -> None:
+    runs = [final_metrics(s) for s in args.stores]
+    choice = select_lr(runs)
+    write_choice(choice, runs, args.out)
+    print(f"selected lr={choice['lr']:.6g} (test error {choice['test_error']:.4f}) "
+          f"from {len(runs)} runs -> {args.out}")
+
+
+PAPER = "default and paper value: %(default)s"
+
+
+def register(subparsers) -> None:
+    train = subparsers.add_parser(
+        "train", help="train one network (SGD, Appendix D.1)",
+        description="Train a network plugin on a balanced subset with SGD (momentum, weight "
+        "decay, learning rate divided by 1/GAMMA at each MILESTONE fraction of the epochs). "
+        "Writes OUT/checkpoints/epoch_EEEE.pt for the kept epochs (the last one always), "
+        "OUT/last.pt every epoch, and OUT/metrics.zarr. If OUT/last.pt exists the run resumes "
+        "from it and ends bitwise identical (on CPU) to an uninterrupted run; a damaged "
+        "checkpoint is an error, never a silent restart. Defaults are the paper's.")
+    train.add_argument("--subset", required=True, metavar="STORE",
+                       help="index store written by `crossclass data subsample`")
+    train.add_argument("--root", required=True, metavar="DIR", help="folder of the dataset files")
+    train.add_argument("--net", required=True, metavar="NAME",
+                       help="network plugin (entry-point group crossclass.networks): vgg11, "
+                       "resnet18, mlp, or any installed plugin")
+    train.add_argument("--net-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="network option, repeatable, VALUE read as JSON (e.g. width=0.25, "
+                       "depth=8, hidden=2048)")
+    train.add_argument("--lr", type=float, required=True, help="initial learning rate")
+    train.add_argument("--epochs", type=int, required=True,
+                       help="epochs (paper: 200 MNIST/FashionMNIST, 350 CIFAR and every MLP)")
+    train.add_argument("--seed", type=int, required=True,
+                       help="seed of the initial weights and the shuffling order")
+    train.add_argument("--batch-size", type=int, default=128, help=PAPER)
+    train.add_argument("--momentum", type=float, default=0.9, help=PAPER)
+    train.add_argument("--weight-decay", type=float, default=5e-4, help=PAPER)
+    train.add_argument("--milestones", type=float, nargs="+", default=[1 / 3, 2 / 3],
+                       metavar="FRACTION",
+                       help="fractions of the epochs where the rate drops; " + PAPER)
+    train.add_argument("--gamma", type=float, default=0.1,
+                       help="rate multiplier at a milestone; " + PAPER)
+    kept = train.add_mutually_exclusive_group(required=True)
+    kept.add_argument("--checkpoints", type=int, nargs="+", metavar="EPOCH",
+                      help="epochs whose checkpoints are kept (0 = initialisation)")
+    kept.add_argument("--log-checkpoints", type=int, metavar="COUNT",
+                      help="keep COUNT log-spaced epochs in [1, EPOCHS] instead")
+    train.add_argument("--eval-every", type=int, default=1,
+                       help="test metrics every this many epochs (always at the last); "
+                       "default %(default)s")
+    train.add_argument("--device", default="auto",
+                       help="auto (CUDA if available), cpu, cuda:N; default %(default)s")
+    train.add_argument("--no-progress", dest="progress", action="store_false",
+                       help="hide the progress bar")
+    train.add_argument("--out", required=True, metavar="DIR", help="run folder")
+    train.set_defaults(func=run_train)
+
+    select = subparsers.add_parser(
+        "select-lr", help="choose the sweep's learning rate",
+        description="Read the metrics stores of a learning-rate sweep and pick the rate with the "
+        "lowest test error at the last epoch (ties: lower test loss, then lower rate); write "
+        "it with its metrics and every run's as JSON.")
+    select.add_argument("--stores", nargs="+", required=True, metavar="STORE",
+                        help="metrics.zarr stores of the sweep's runs")
+    select.add_argument("--out", required=True, metavar="JSON", help="choice file to write")
+    select.set_defaults(func=run_select)

@@ -1,0 +1,236 @@
+"""The training loop: seeded SGD epochs, per-epoch metrics, kept + rolling checkpoints, resume.
+
+Layout of `out`: checkpoints/epoch_EEEE.pt (kept epochs), last.pt (rolling, every epoch),
+metrics.zarr (dims: epoch = 1..E; lr, train_loss, train_error, test_loss, test_error).
+train_* are running averages over the epoch's mini-batches (train mode, before each step);
+test_* are full passes in eval mode (NaN on epochs skipped by eval_every).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import xarray as xr
+from torch import nn
+from tqdm.auto import tqdm
+
+from crossclass.errors import UserError
+from crossclass.stores import write_store
+from crossclass.training.checkpoint import load_checkpoint, remove_partial, save_checkpoint
+from crossclass.training.config import TrainConfig
+from crossclass.training.schedule import make_optimizer
+
+log = logging.getLogger(__name__)
+METRICS = ("lr", "train_loss", "train_error", "test_loss", "test_error")
+EVAL_BATCH = 1024
+
+
+@dataclass
+class TrainResult:
+    """The trained model (train mode, on the run's device), its history and output paths."""
+
+    model: nn.Module
+    history: xr.Dataset
+    metrics_path: Path
+    checkpoints: dict[int, Path]
+    resumed_from: int | None
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> CUDA when available, else CPU; anything else as given."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {name!r} requested but CUDA is not available")
+    return device
+
+
+def batches(perm: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    """Consecutive index chunks of `perm`; a trailing chunk of one example is dropped (BatchNorm
+    cannot normalise a single example in train mode)."""
+    chunks = list(perm.split(batch_size))
+    if len(chunks) > 1 and len(chunks[-1]) == 1:
+        chunks.pop()
+    return chunks
+
+
+def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+                y: torch.Tensor, batch_size: int, generator: torch.Generator
+                ) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """One pass of mini-batch SGD over (x (N, ...), y (N,)) in an order drawn from `generator`
+    (a CPU generator). Returns (sum of batch losses * batch sizes, number of errors, examples
+    seen) as device tensors, so the loop never synchronises with the device."""
+    model.train()
+    perm = torch.randperm(x.shape[0], generator=generator).to(x.device)
+    loss_sum = torch.zeros((), device=x.device)
+    errors = torch.zeros((), dtype=torch.long, device=x.device)
+    seen = 0
+    for idx in batches(perm, batch_size):
+        xb, yb = x[idx], y[idx]
+        logits = model(xb)
+        loss = F.cross_entropy(logits, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach() * len(idx)
+        errors += (logits.detach().argmax(1) != yb).sum()
+        seen += len(idx)
+    return loss_sum, errors, seen
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """(mean cross-entropy, error rate) of `model` in eval mode on (x (N, ...), y (N,))."""
+    model.eval()
+    loss = torch.zeros((), dtype=torch.float64, device=x.device)
+    errors = torch.zeros((), dtype=torch.long, device=x.device)
+    for start in range(0, x.shape[0], EVAL_BATCH):
+        logits = model(x[start:start + EVAL_BATCH])
+        yb = y[start:start + EVAL_BATCH]
+        loss += F.cross_entropy(logits, yb, reduction="sum").double()
+        errors += (logits.argmax(1) != yb).sum()
+    n = max(x.shape[0], 1)
+    return loss.item() / n, errors.item() / n
+
+
+def as_tensors(splits: Any, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """(x_train, y_train, x_test, y_test) of an ArraySplits-like object on `device`."""
+    out = []
+    for name, dtype in (("x_train", torch.float32), ("y_train", torch.long),
+                        ("x_test", torch.float32), ("y_test", torch.long)):
+        out.append(torch.as_tensor(getattr(splits, name)).to(device, dtype))
+    if out[0].shape[0] != out[1].shape[0] or out[2].shape[0] != out[3].shape[0]:
+        raise UserError("inputs and labels disagree in length: "
+                        f"train {out[0].shape[0]} vs {out[1].shape[0]}, "
+                        f"test {out[2].shape[0]} vs {out[3].shape[0]}")
+    if out[0].shape[0] < 2:
+        raise UserError(f"need at least 2 training examples, got {out[0].shape[0]}")
+    return tuple(out)
+
+
+def seeds(seed: int) -> tuple[int, int]:
+    """Independent (initialisation, training) seeds derived from one run seed."""
+    a, b = np.random.SeedSequence(seed).generate_state(2, dtype=np.uint64)
+    return int(a) >> 1, int(b) >> 1
+
+
+@contextlib.contextmanager
+def deterministic(device: torch.device):
+    """Deterministic algorithms on CPU for the duration (restores the previous setting)."""
+    previous = torch.are_deterministic_algorithms_enabled()
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+def rng_state(generator: torch.Generator, device: torch.device) -> dict[str, torch.Tensor]:
+    """Every random state the run depends on (shuffling, global CPU, current CUDA device)."""
+    state = {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: Mapping[str, torch.Tensor], generator: torch.Generator,
+                  device: torch.device) -> None:
+    generator.set_state(state["shuffle"])
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def fit(build: Callable[[], nn.Module], splits: Any, config: TrainConfig,
+        out: str | os.PathLike, *, meta: Mapping[str, Any] | None = None,
+        keys: Mapping[str, Any] | None = None) -> TrainResult:
+    """Train `build()` on `splits` (ArraySplits-like: x_train (N, ...), y_train (N,), x_test,
+    y_test) with `config`, writing checkpoints and the metrics store under `out`.
+
+    The initial weights are drawn from `config.seed` (so `build` must create the parameters),
+    and the shuffling order from an independent generator of the same seed. If out/last.pt
+    exists the run resumes from it and ends bitwise identical on CPU to an uninterrupted run.
+    meta: JSON-able recipe saved in every checkpoint (see checkpoint.load_trained).
+    keys: scalar coordinates of the metrics store (dataset, net, seed, ...).
+    """
+    out = Path(out)
+    device = resolve_device(config.device)
+    meta = dict(meta or {})
+    init_seed, train_seed = seeds(config.seed)
+    xtr, ytr, xte, yte = as_tensors(splits, device)
+    last = out / "last.pt"
+    kept = {e: out / "checkpoints" / f"epoch_{e:04d}.pt" for e in config.keep}
+    metrics_path = out / "metrics.zarr"
+    out.mkdir(parents=True, exist_ok=True)
+    remove_partial(out)
+
+    cuda_devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda_devices), deterministic(device):
+        torch.manual_seed(init_seed)
+        model = build().to(device)
+        optimizer, scheduler = make_optimizer(model, config)
+        generator = torch.Generator().manual_seed(train_seed)
+        torch.manual_seed(train_seed)
+        history: dict[str, list[float]] = {k: [] for k in METRICS}
+        start, resumed_from = 0, None
+        if last.exists():
+            state = load_checkpoint(last)  # on CPU: RNG states must stay CPU tensors
+            if state["config"] != config.run_identity() or state["meta"] != meta:
+                raise UserError(f"{last} belongs to a different run (config or network differ); "
+                                "use another output folder or delete it")
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            set_rng_state(state["rng"], generator, device)
+            history = {k: list(v) for k, v in state["history"].items()}
+            start = resumed_from = int(state["epoch"])
+            log.warning("resuming from epoch %d of %d (%s)", start, config.epochs, last)
+
+        def snapshot(epoch: int) -> dict[str, Any]:
+            return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "rng": rng_state(generator, device),
+                    "epoch": epoch, "history": history, "config": config.run_identity(),
+                    "meta": meta}
+
+        if start == 0 and 0 in kept:
+            save_checkpoint(snapshot(0), kept[0])
+        bar = tqdm(total=config.epochs, initial=start, unit="epoch", disable=not config.progress,
+                   desc=str(meta.get("net", "train")))
+        for epoch in range(start + 1, config.epochs + 1):
+            history["lr"].append(optimizer.param_groups[0]["lr"])
+            loss_sum, errors, seen = train_epoch(model, optimizer, xtr, ytr, config.batch_size,
+                                                 generator)
+            scheduler.step()
+            history["train_loss"].append(loss_sum.item() / seen)
+            history["train_error"].append(errors.item() / seen)
+            if epoch % config.eval_every == 0 or epoch == config.epochs:
+                test_loss, test_error = evaluate(model, xte, yte)
+            else:
+                test_loss = test_error = float("nan")
+            history["test_loss"].append(test_loss)
+            history["test_error"].append(test_error)
+            state = snapshot(epoch)
+            if epoch in kept:
+                save_checkpoint(state, kept[epoch])
+            save_checkpoint(state, last)
+            bar.update(1)
+            bar.set_postfix(epoch=epoch, loss=f"{history['train_loss'][-1]:.4g}",
+                            error=f"{history['train_error'][-1]:.3f}",
+                            test_error=f"{test_error:.3f}")
+        bar.close()
+
+    ds = xr.Dataset({k: ("epoch", np.asarray(v, dtype=np.float64)) for k, v in history.items()},
+                    coords={"epoch": np.arange(1, config.epochs + 1)})
+    write_store(ds, metrics_path, keys=keys, params={**config.as_dict(), **meta})
+    return TrainResult(model, ds, metrics_path, kept, resumed_from)

@@ -1,0 +1,64 @@
+"""Learning-rate sweep (Appendix D.1): log-spaced initial rates, and the choice of the rate with
+the best test error at the last epoch (ties -> smaller final test loss -> smaller rate)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from crossclass.errors import UserError
+from crossclass.stores import read_store, store_params
+
+LR_RANGE = (1e-4, 0.25)
+PAPER_COUNTS = {"vgg11": 100, "resnet18": 100, "mlp": 25}
+
+
+def lr_grid(count: int, low: float = LR_RANGE[0], high: float = LR_RANGE[1]) -> list[float]:
+    """`count` log-spaced rates from `low` to `high` inclusive (paper: 100 for VGG11/ResNet18,
+    25 for the MLP, in [1e-4, 0.25])."""
+    if count < 1 or not 0 < low <= high:
+        raise UserError(f"need count >= 1 and 0 < low <= high, got {count}, {low}, {high}")
+    return [float(v) for v in np.geomspace(low, high, count)]
+
+
+def final_metrics(store: str | os.PathLike) -> dict:
+    """Initial lr and last-epoch metrics of one run's metrics store."""
+    ds = read_store(store)
+    params = store_params(ds)
+    if "lr" not in params:
+        raise UserError(f"store {store} records no learning rate; is it a training metrics store?")
+    last = ds.isel(epoch=-1)
+    return {"lr": float(params["lr"]), "store": str(store),
+            **{k: float(last[k]) for k in ("train_loss", "train_error", "test_loss", "test_error")}}
+
+
+def select_lr(runs: Sequence[dict]) -> dict:
+    """The run (a dict from `final_metrics`) with the smallest final test error; ties broken by
+    smaller test loss, then smaller rate. Diverged runs (NaN metrics) are never chosen."""
+    def key(run):
+        err, loss = run["test_error"], run["test_loss"]
+        bad = math.isnan(err) or math.isnan(loss)
+        return (bad, err if not bad else math.inf, loss if not bad else math.inf, run["lr"])
+    if not runs:
+        raise UserError("no runs to select a learning rate from")
+    best = min(runs, key=key)
+    if key(best)[0]:
+        raise UserError(f"all {len(runs)} runs diverged (NaN test metrics); no rate to select")
+    return best
+
+
+def write_choice(choice: dict, runs: Sequence[dict], path: str | os.PathLike) -> Path:
+    """Write {"selected": choice, "runs": runs sorted by lr} as JSON, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    payload = {"selected": choice, "runs": sorted(runs, key=lambda r: r["lr"])}
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, allow_nan=True) + "\n")
+    os.replace(tmp, path)
+    return path
