@@ -1,0 +1,240 @@
+"""Exact identities of crossclass.curvature against dense float64 matrices (MATH.md).
+
+Tiny models (an MLP, and a CNN with BatchNorm in eval mode and biases), C = 4 classes with
+n = 3 examples each, batch size 5 so that batches straddle classes. Dense references come from
+torch.func.hessian / jacrev; every identity MATH.md calls exact must hold to 1e-10 relative
+(Frobenius) residual.
+"""
+
+from functools import cached_property
+
+import pytest
+import torch
+import torch.nn.functional as F
+from crossclass.curvature import (
+    LabeledData,
+    ModelFunction,
+    extended_gradient_means,
+    g_decomposition,
+    gauss_newton_operator,
+    hessian_operator,
+    residual_operator,
+)
+from crossclass.errors import UserError
+from crossclass.linalg import LinearOperator
+from torch.func import hessian, jacrev
+
+C, N_PER_CLASS, BATCH = 4, 3, 5
+TOL = 1e-10
+
+
+def rel(A: torch.Tensor, B: torch.Tensor) -> float:
+    return float(torch.linalg.norm(A - B) / torch.linalg.norm(B))
+
+
+def mlp() -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.Tanh(), torch.nn.Linear(5, 5),
+                               torch.nn.ReLU(), torch.nn.Linear(5, C))
+
+
+def cnn() -> torch.nn.Module:
+    bn = torch.nn.BatchNorm2d(2)
+    with torch.no_grad():  # non-trivial running statistics and affine parameters
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.uniform_(0.5, 1.5)
+        bn.bias.uniform_(-0.5, 0.5)
+    return torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), bn, torch.nn.Tanh(), torch.nn.Flatten(),
+                               torch.nn.Linear(18, C))
+
+
+MODELS = {"mlp": (mlp, (4,)), "cnn": (cnn, (1, 5, 5))}
+
+
+class Problem:
+    """A tiny model, its data, and the dense float64 reference objects."""
+
+    def __init__(self, kind: str):
+        torch.manual_seed(0)
+        build, shape = MODELS[kind]
+        self.model = build().double()
+        self.X = torch.randn(C * N_PER_CLASS, *shape, dtype=torch.float64)
+        perm = torch.randperm(C * N_PER_CLASS)
+        self.y = torch.arange(C).repeat_interleave(N_PER_CLASS)[perm]  # shuffled, balanced
+        self.data = LabeledData(self.X, self.y, batch_size=BATCH)
+        self.fn = ModelFunction(self.model)
+        theta, X, y, N = self.fn.theta, self.X, self.y, len(self.y)
+
+        def logits(t):
+            return self.fn(t, X)
+
+        self.P = torch.softmax(logits(theta), dim=-1).detach()  # (N, C)
+        self.R = self.P - F.one_hot(y, C).double()  # p - e_y
+        self.hess = hessian(lambda t: F.cross_entropy(logits(t), y))(theta)
+        J = jacrev(logits)(theta)  # (N, C, p)
+        curv = torch.diag_embed(self.P) - self.P[:, :, None] * self.P[:, None, :]
+        self.G = torch.einsum("ncp,ncd,ndq->pq", J, curv, J) / N  # eq. 5.1
+        self.E = hessian(lambda t: (logits(t) * self.R).sum() / N)(theta)  # eq. 5.2
+        # extended gradients g_{i,c'} = d loss(f(x_i), y_{c'}) / dtheta, built as plain gradients
+        self.g = jacrev(lambda t: -torch.log_softmax(logits(t), dim=-1))(theta)  # (N, C', p)
+        self.w = self.P / N  # w_{i,c,c'} = p_{i,c,c'} / (nC)
+
+    @cached_property
+    def means(self):
+        return extended_gradient_means(self.fn, self.data, progress=False)
+
+    @cached_property
+    def decomposition_of_dense_G(self):
+        """The decomposition around the dense reference G (tests the low-rank parts alone)."""
+        G = LinearOperator((self.fn.p, self.fn.p), lambda X: self.G @ X)
+        return g_decomposition(G, self.means)
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def prob(request) -> Problem:
+    return Problem(request.param)
+
+
+def dense_means(prob: Problem) -> tuple[torch.Tensor, torch.Tensor]:
+    """g_{c,c'} (p, C, C) and w_{c,c'} (C, C) from per-example extended gradients."""
+    p = prob.fn.p
+    means, weights = torch.zeros(p, C, C, dtype=torch.float64), torch.zeros(C, C).double()
+    for c in range(C):
+        idx = prob.y == c
+        weights[c] = prob.w[idx].sum(0)
+        for d in range(C):
+            means[:, c, d] = (prob.w[idx, d, None] * prob.g[idx, d]).sum(0) / weights[c, d]
+    return means, weights
+
+
+def outer_sum(vectors: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """sum_k weights_k v_k v_k^T for vectors (p, K), weights (K,)."""
+    return (vectors * weights) @ vectors.T
+
+
+# ---- section 5: Hess, G, E products ----------------------------------------------------------
+
+OPERATORS = {"hess": hessian_operator, "G": gauss_newton_operator, "E": residual_operator}
+
+
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+def test_products_equal_dense(prob, name):
+    op = OPERATORS[name](prob.fn, prob.data)
+    dense = {"hess": prob.hess, "G": prob.G, "E": prob.E}[name]
+    gen = torch.Generator().manual_seed(1)
+    v = torch.randn(prob.fn.p, generator=gen, dtype=torch.float64)
+    V = torch.randn(prob.fn.p, 4, generator=gen, dtype=torch.float64)
+    assert rel(op @ v, dense @ v) < TOL
+    assert rel(op @ V, dense @ V) < TOL
+    assert rel(op.to_dense(), dense) < TOL
+
+
+def test_hess_is_g_plus_e(prob):
+    assert rel(prob.G + prob.E, prob.hess) < TOL  # eq. 5.1 + eq. 5.2, dense
+    hess = hessian_operator(prob.fn, prob.data).to_dense()
+    summed = (gauss_newton_operator(prob.fn, prob.data)
+              + residual_operator(prob.fn, prob.data)).to_dense()
+    assert rel(summed, hess) < TOL
+
+
+def test_g_is_weighted_second_moment_of_extended_gradients(prob):
+    """G (5.1) = sum_{i,c'} w g g^T (6.2), with g from plain per-label gradients."""
+    g = prob.g.reshape(-1, prob.fn.p).T  # (p, N C')
+    assert rel(outer_sum(g, prob.w.reshape(-1)), prob.G) < TOL
+    # and the extended gradient has the TRUE gradient sign: g_{i,c'} = J^T (p_i - e_{c'})
+    J = jacrev(lambda t: prob.fn(t, prob.X))(prob.fn.theta)
+    eye = torch.eye(C, dtype=torch.float64)
+    formula = torch.einsum("ncp,ndc->ndp", J, prob.P[:, None, :] - eye[None])
+    assert rel(formula, prob.g) < TOL
+
+
+GROUPS = {"mlp": ["0.weight", "0.bias"], "cnn": lambda name, t: name.startswith("0.")}
+
+
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+def test_restriction_equals_dense_block(prob, name):
+    kind = "mlp" if isinstance(prob.model[0], torch.nn.Linear) else "cnn"
+    sub = ModelFunction(prob.model, GROUPS[kind])
+    full = prob.fn.slices()
+    idx = torch.cat([torch.arange(full[n].start, full[n].stop) for n in sub.names])
+    assert len(sub.names) == 2 and sub.p == len(idx)
+    dense = {"hess": prob.hess, "G": prob.G, "E": prob.E}[name]
+    block = OPERATORS[name](sub, prob.data).to_dense()
+    assert rel(block, dense[idx][:, idx]) < TOL
+
+
+# ---- section 6: extended-gradient means and the G decomposition ------------------------------
+
+def test_batched_means_equal_dense(prob):
+    means = prob.means
+    ref_means, ref_weights = dense_means(prob)
+    assert means.means.shape == (prob.fn.p, C, C)
+    assert rel(means.weights, ref_weights) < TOL
+    assert abs(float(means.weights.sum()) - 1) < TOL
+    assert rel(means.means, ref_means) < TOL
+    off = ~torch.eye(C, dtype=torch.bool)
+    w_c = (ref_weights * off).sum(1)
+    g_c = torch.einsum("pcd,cd->pc", ref_means, ref_weights * off) / w_c
+    assert rel(means.class_weights(), w_c) < TOL
+    assert rel(means.class_means(), g_c) < TOL
+
+
+def dense_components(prob: Problem) -> dict[str, torch.Tensor]:
+    """The four terms of eq. 6.4, built densely from per-example gradients (MATH.md forms)."""
+    g_cd, w_cd = dense_means(prob)
+    off = ~torch.eye(C, dtype=torch.bool)
+    w_c = (w_cd * off).sum(1)
+    g_c = torch.einsum("pcd,cd->pc", g_cd, w_cd * off) / w_c
+    dev = prob.g - g_cd.permute(1, 2, 0)[prob.y]  # (N, C', p): g_{i,c,c'} - g_{c,c'}
+    return {
+        "class": outer_sum(g_c, w_c),
+        "cross": outer_sum((g_cd - g_c[:, :, None])[:, off], w_cd[off]),
+        "same": outer_sum(g_cd.diagonal(dim1=1, dim2=2), w_cd.diagonal()),
+        "within": outer_sum(dev.reshape(-1, prob.fn.p).T, prob.w.reshape(-1)),
+        "paper_cross": outer_sum((g_cd - g_c[:, None, :])[:, off], w_cd[off]),  # g_{c'}
+    }
+
+
+def test_g_decomposition_is_exact(prob):
+    ref = dense_components(prob)
+    assert rel(ref["class"] + ref["cross"] + ref["within"] + ref["same"], prob.G) < TOL
+    dec = g_decomposition(gauss_newton_operator(prob.fn, prob.data), prob.means)
+    for name in ("class", "cross", "within", "same"):
+        assert rel(dec.component(name).to_dense(), ref[name]) < TOL, name
+    total = dec.class_ + dec.cross + dec.within + dec.same
+    assert rel(total.to_dense(), prob.G) < TOL
+
+
+def test_paper_cross_term_breaks_the_identity(prob):
+    """The printed G_cross,c (with g_{c'}) leaves a residual of order 1 (MATH.md erratum)."""
+    ref = dense_components(prob)
+    printed = ref["class"] + ref["paper_cross"] + ref["within"] + ref["same"]
+    assert rel(printed, prob.G) > 0.1  # of order 1 (about 0.8 for these models)
+
+
+def test_component_ranks(prob):
+    dec = prob.decomposition_of_dense_G
+    bounds = {"class": C, "cross": C * (C - 2), "same": C}
+    for name, bound in bounds.items():
+        part = dec.component(name)
+        dense_rank = int(torch.linalg.matrix_rank(part.to_dense(), hermitian=True))
+        assert part.range_basis().shape[1] == dense_rank <= bound, name
+    # G_cross has C(C-1) factor columns but C linear constraints: the bound is attained
+    assert dec.cross.U.shape[1] == C * (C - 1) and dec.cross.range_basis().shape[1] == C * (C - 2)
+
+
+def test_knockouts(prob):
+    dec = prob.decomposition_of_dense_G
+    eye = torch.eye(prob.fn.p, dtype=torch.float64)
+    for name in ("class", "cross", "same"):
+        B = dec.component(name).to_dense()
+        assert rel(dec.knockout(name, "subtraction").to_dense(), prob.G - B) < TOL
+        U, s, _ = torch.linalg.svd(B)
+        U = U[:, s > 1e-12 * s[0]]  # independent rank-revealing basis of range(B)
+        proj = eye - U @ U.T
+        assert rel(dec.knockout(name, "projection").to_dense(), proj @ prob.G @ proj) < TOL
+        # the knocked-out matrix no longer sees range(B)
+        assert float(torch.linalg.norm(dec.knockout(name, "projection") @ U)) < TOL
+    assert rel(dec.knockout("within").to_dense(), prob.G - dec.within.to_dense()) < TOL
+    with pytest.raises(UserError, match="not low-rank"):
+        dec.knockout("within", "projection")
