@@ -115,3 +115,13 @@ def test_algebra_rejects_bad_input():
     rect = LinearOperator((3, 4), lambda X: X[:3], symmetric=False)
     with pytest.raises(UserError):
         deflate(rect, torch.ones(1), torch.ones(3, 1))
+
+
+def test_low_rank_range_keeps_small_directions_of_a_long_float32_factor():
+    """p * eps(float32) = 0.024 at p = 2e5: a float32 rank decision would drop the 1e-3
+    direction. The decision runs in float64, so all three directions survive (bound: rank 3)."""
+    g = torch.Generator().manual_seed(0)
+    U = torch.randn(200_000, 3, generator=g, dtype=torch.float64)
+    U = torch.linalg.qr(U).Q.float()
+    basis = LowRankOperator(U, torch.tensor([1.0, 1e-3, 1e-1])).range_basis()
+    assert basis.dtype == torch.float32 and basis.shape == (200_000, 3)

@@ -50,11 +50,14 @@ class LowRankOperator(LinearOperator):
     def range_basis(self, rtol: float | None = None) -> torch.Tensor:
         """Orthonormal basis (p, rank) of range(U diag(s) U^T), rank revealed by the
         eigenvalues of the r x r core R diag(s) R^T (U = Q R), relative to the scale
-        max|s| ||U||_2^2 of the product (so cancelling terms give rank 0)."""
-        Q, R = torch.linalg.qr(self.U)
-        lam, Z = torch.linalg.eigh(R @ (self.s[:, None] * R.T))
-        scale = float(self.s.abs().max()) * float(torch.linalg.matrix_norm(R, ord=2)) ** 2
-        return Q @ Z[:, _nonzero(lam.abs(), rtol, self.U.shape, scale)]
+        max|s| ||U||_2^2 of the product (so cancelling terms give rank 0). The rank decision
+        runs in float64 whatever the factor's dtype: float32's p * eps would exceed 1 at
+        millions of parameters and drop every direction."""
+        U, s = self.U.double(), self.s.double()
+        Q, R = torch.linalg.qr(U)
+        lam, Z = torch.linalg.eigh(R @ (s[:, None] * R.T))
+        scale = float(s.abs().max()) * float(torch.linalg.matrix_norm(R, ord=2)) ** 2
+        return (Q @ Z[:, _nonzero(lam.abs(), rtol, U.shape, scale)]).to(self.U.dtype)
 
 
 def _is_symmetric(matrix: torch.Tensor) -> bool:
