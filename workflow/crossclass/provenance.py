@@ -19,15 +19,28 @@ def source_hash(*modules: str) -> str:
     """
     digest = hashlib.sha256()
     for name in sorted(modules):
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            raise ModuleNotFoundError(name)
-        origin = Path(spec.origin)
+        origin = _origin(name)
         files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
         for f in files:
             digest.update(str(f.relative_to(PACKAGE_ROOT.parent)).encode())
             digest.update(f.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def _origin(name: str) -> Path:
+    """The source file of a module, found without importing it or its parent packages
+    (so that planning a workflow never imports torch); other packages via find_spec."""
+    head, _, rest = name.partition(".")
+    if head == PACKAGE_ROOT.name:
+        base = PACKAGE_ROOT.joinpath(*rest.split(".")) if rest else PACKAGE_ROOT
+        for candidate in (base / "__init__.py", base.with_suffix(".py")):
+            if candidate.is_file():
+                return candidate
+        raise ModuleNotFoundError(name)
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(name)
+    return Path(spec.origin)
 
 
 def code_version() -> str:

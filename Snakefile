@@ -1,0 +1,48 @@
+"""crossclass: the class / cross-class spectra of Papyan (JMLR 2020) as a Snakemake workflow.
+
+Stages, one rule file each (docs/workflow.md draws the DAG):
+  verification  Figure 15: Lanczos spectra of synthetic matrices against their exact eigenvalues
+  data          fetch a dataset and draw balanced subsamples (n examples per class)
+  train         one SGD run per learning rate of the sweep, then pick the best learning rate
+  extract       per checkpoint: class / cross-class means and layer-wise statistics
+  spectra       per checkpoint, split and operator: spectral density stores
+  figures       one figure per `crossclass figure NAME` call
+
+Every rule is a thin call of a `crossclass` subcommand; the values it uses come from `params`,
+so a changed value (or a changed source module, through its `code` param) reruns exactly the
+jobs that depend on it.
+"""
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+
+
+wildcard_constraints:
+    dataset="[a-z][a-z0-9_]*",
+    net="[a-z][a-z0-9_]*",
+    n="[0-9]+",
+    lr="[0-9]+",
+    epoch="[0-9]+",
+
+
+include: "rules/verification.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/extract.smk"
+include: "rules/spectra.smk"
+include: "rules/figures.smk"
+
+
+rule all:
+    """Every figure listed under `figures`, and the trained networks of every experiment."""
+    input:
+        [figure_path(name) for name in config["figures"]],
+        experiment_targets(),
+    default_target: True

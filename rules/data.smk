@@ -1,0 +1,43 @@
+"""Data: fetch each dataset once, then one balanced subsample store per n_per_class."""
+
+rule fetch_data:
+    """Download a dataset's files into data.root (no-op for embedded datasets)."""
+    output:
+        touch(FETCHED),
+    params:
+        root=config["data"]["root"],
+        options=lambda wc: dataset_options(wc.dataset),
+        code=code("crossclass.commands.data", "crossclass.data", "crossclass.plugins"),
+    log:
+        log_path("fetch_data", "{dataset}"),
+    benchmark:
+        bench_path("fetch_data", "{dataset}")
+    conda:
+        ENV
+    shell:
+        "crossclass data fetch --dataset {wildcards.dataset} --root {params.root} {params.options} "
+        "> {log} 2>&1"
+
+
+rule subsample:
+    """The indices of n training examples per class (nested across n) and of the test split."""
+    input:
+        FETCHED,
+    output:
+        directory(SUBSET),
+    params:
+        root=config["data"]["root"],
+        seed=config["data"]["seed"],
+        test=test_per_class_flag(),
+        options=lambda wc: dataset_options(wc.dataset),
+        code=code("crossclass.commands.data", "crossclass.data", "crossclass.stores"),
+    log:
+        log_path("subsample", "{dataset}/n{n}"),
+    benchmark:
+        bench_path("subsample", "{dataset}/n{n}")
+    conda:
+        ENV
+    shell:
+        "crossclass data subsample --dataset {wildcards.dataset} --root {params.root} "
+        "{params.options} --n-per-class {wildcards.n} --seed {params.seed} {params.test} "
+        "--out {output} > {log} 2>&1"

@@ -1,0 +1,1 @@
+"""spectra stage (wired as the modules land)."""

@@ -1,0 +1,43 @@
+"""Figure 15: build the two synthetic matrices and estimate their spectra."""
+
+rule verify_matrix:
+    """A Figure-15 matrix Y with its exact eigenvalues (dense eigh, float64)."""
+    output:
+        directory(VERIFY_MATRIX),
+    params:
+        options=lambda wc: options_args(matrix_options(wc)),
+        code=code("crossclass.commands.verify", "crossclass.verification", "crossclass.stores"),
+    conda:
+        ENV
+    log:
+        log_path("verify_matrix", "{matrix}"),
+    benchmark:
+        bench_path("verify_matrix", "{matrix}")
+    wildcard_constraints:
+        matrix="fig15a|fig15b",
+    shell:
+        "crossclass verify matrix {wildcards.matrix} {params.options} --output {output} > {log} 2>&1"
+
+
+rule verify_spectrum:
+    """Lanczos spectral density of a Figure-15 matrix, beside its exact eigenvalues."""
+    input:
+        VERIFY_MATRIX,
+    output:
+        directory(VERIFY_SPECTRUM),
+    params:
+        spectrum=lambda wc: spectrum_args(config["verification"][wc.matrix]["spectrum"]),
+        device=DEVICE,
+        progress=PROGRESS,
+        code=code("crossclass.commands.spectra", "crossclass.linalg", "crossclass.stores"),
+    conda:
+        ENV
+    log:
+        log_path("verify_spectrum", "{matrix}"),
+    benchmark:
+        bench_path("verify_spectrum", "{matrix}")
+    wildcard_constraints:
+        matrix="fig15a|fig15b",
+    shell:
+        "crossclass spectra matrix --input {input} --output {output} {params.spectrum} "
+        "--device {params.device} {params.progress} > {log} 2>&1"

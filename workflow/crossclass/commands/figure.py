@@ -1,0 +1,60 @@
+"""`crossclass figure NAME --inputs STORE... --output PDF [--set key=value ...]`.
+
+Draws the figure of module crossclass.figures.NAME (its `draw(inputs, output, **options)`) and
+writes the PDF plus a PNG beside it. `--set` values are parsed as YAML scalars (numbers, bools).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import pkgutil
+
+import yaml
+
+from crossclass import figures
+from crossclass.errors import UserError
+
+
+def available() -> list[str]:
+    """Names of the figure modules (all but the shared helpers)."""
+    return sorted(m.name for m in pkgutil.iter_modules(figures.__path__) if m.name != "plotting")
+
+
+def parse_options(pairs: list[str]) -> dict:
+    """['bins=100', 'title=x'] -> {'bins': 100, 'title': 'x'}."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set expects key=value, got {pair!r}")
+        options[key] = yaml.safe_load(value)
+    return options
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.name not in available():
+        raise UserError(f"unknown figure {args.name!r}; available: {', '.join(available())}")
+    if not args.output.endswith(".pdf"):
+        raise UserError(f"--output must be a .pdf path, got {args.output!r}")
+    module = importlib.import_module(f"{figures.__name__}.{args.name}")
+    options = parse_options(args.set)
+    allowed = [p.name for p in inspect.signature(module.draw).parameters.values()
+               if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise UserError(f"figure {args.name} has no option {unknown[0]!r}; "
+                        f"options: {', '.join(allowed) or 'none'}")
+    module.draw(args.inputs, args.output, **options)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("figure", help="draw one figure from stores",
+                                   description=__doc__.splitlines()[0])
+    parser.add_argument("name", help="figure module name, e.g. fig15")
+    parser.add_argument("--inputs", nargs="+", required=True, help="input stores, in order")
+    parser.add_argument("--output", required=True, help="output PDF (a PNG goes beside it)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a draw() option; repeatable")
+    parser.set_defaults(func=run)

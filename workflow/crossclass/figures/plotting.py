@@ -1,0 +1,58 @@
+"""Plotting helpers shared by the figure modules: saving and the spectrum panel."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+EXACT_COLOR = "tab:blue"
+ESTIMATE_COLOR = "tab:red"
+
+
+def save(fig: plt.Figure, output: str | os.PathLike) -> tuple[Path, Path]:
+    """Write `fig` as the PDF `output` and a PNG beside it (same stem), then close it."""
+    pdf = Path(output)
+    png = pdf.with_suffix(".png")
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    for path, kwargs in ((pdf, {}), (png, {"dpi": 150})):
+        tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+        fig.savefig(tmp, **kwargs)
+        os.replace(tmp, path)
+    plt.close(fig)
+    return pdf, png
+
+
+def histogram_vs_density(
+    ax: plt.Axes,
+    samples: np.ndarray,
+    grid: np.ndarray,
+    density: np.ndarray,
+    *,
+    bins: int,
+    xlabel: str,
+) -> None:
+    """Histogram (as a density) of exact `samples` in blue, an estimated density in red, log y.
+
+    samples: (p,) exact eigenvalues (or their logs). grid, density: (K,) the estimate on its grid.
+    """
+    heights, _, _ = ax.hist(samples, bins=bins, density=True, color=EXACT_COLOR, alpha=0.6,
+                            label=f"exact eigenvalues ({bins}-bin histogram)")
+    ax.plot(grid, density, color=ESTIMATE_COLOR, lw=1.5, label="Lanczos estimate")
+    ax.set_yscale("log")
+    positive = heights[heights > 0]
+    if positive.size:
+        ax.set_ylim(bottom=positive.min() / 10, top=max(positive.max(), density.max()) * 3)
+    visible = grid[density >= density.max() * 1e-4]
+    lo, hi = min(samples.min(), visible.min()), max(samples.max(), visible.max())
+    ax.set_xlim(lo - 0.03 * (hi - lo), hi + 0.03 * (hi - lo))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    ax.legend(loc="upper right", fontsize="small")
