@@ -183,3 +183,19 @@ def test_select_from_real_stores(tmp_path):
     runs = [final_metrics(s) for s in stores]
     best = select_lr(runs)
     assert best["lr"] == 0.05 and best["test_error"] <= runs[0]["test_error"]
+
+
+@pytest.mark.parametrize(("interval", "writes"), [(0.0, 6 + 1), (3600.0, 1 + 1)])
+def test_resume_interval_sets_how_often_last_pt_is_written(tmp_path, monkeypatch, interval,
+                                                           writes):
+    """interval 0: last.pt every epoch (6) + the kept final epoch; a long interval: last.pt
+    only at the end + the kept final epoch. The weights do not depend on it."""
+    import crossclass.training.loop as loop
+
+    calls = []
+    real = loop.save_checkpoint
+    monkeypatch.setattr(loop, "save_checkpoint", lambda s, p: calls.append(p) or real(s, p))
+    result = fit(build, blobs(), config(resume_interval=interval), tmp_path / "run")
+    assert len(calls) == writes
+    reference = fit(build, blobs(), config(), tmp_path / "reference").model.state_dict()
+    assert all(torch.equal(v, reference[k]) for k, v in result.model.state_dict().items())

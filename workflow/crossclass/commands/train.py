@@ -33,7 +33,8 @@ def run_train(args: argparse.Namespace) -> None:
     config = TrainConfig(lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
                          momentum=args.momentum, weight_decay=args.weight_decay,
                          milestones=tuple(args.milestones), gamma=args.gamma, seed=args.seed,
-                         keep=keep, eval_every=args.eval_every, device=args.device,
+                         keep=keep, eval_every=args.eval_every,
+                         resume_interval=args.resume_interval, device=args.device,
                          progress=args.progress)
     meta = {"net": args.net, "net_options": options, "in_shape": list(in_shape),
             "num_classes": splits.num_classes, "dataset": subset["dataset"],
@@ -98,6 +99,9 @@ def register(subparsers) -> None:
     train.add_argument("--eval-every", type=int, default=1,
                        help="test metrics every this many epochs (always at the last); "
                        "default %(default)s")
+    train.add_argument("--resume-interval", type=float, default=60.0, metavar="SECONDS",
+                       help="seconds between rolling resume checkpoints (last.pt); 0 = every "
+                       "epoch; default %(default)s")
     train.add_argument("--device", default="auto",
                        help="auto (CUDA if available), cpu, cuda:N; default %(default)s")
     train.add_argument("--no-progress", dest="progress", action="store_false",

@@ -19,6 +19,9 @@ class TrainConfig:
     lr: initial learning rate; divided by 1/gamma at each fraction in `milestones` of `epochs`.
     keep: epochs (0 = initialisation) whose checkpoints are kept; the final epoch always is.
     eval_every: test metrics every this many epochs (and always at the last epoch).
+    resume_interval: seconds between rolling resume checkpoints (last.pt); 0 writes one every
+        epoch. A resumed run is bitwise identical whichever epoch it resumes from, so this only
+        trades the work lost at a kill against checkpoint I/O (which dominates tiny epochs).
     device: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".
     """
 
@@ -32,6 +35,7 @@ class TrainConfig:
     seed: int = 0
     keep: tuple[int, ...] = ()
     eval_every: int = 1
+    resume_interval: float = 60.0
     device: str = "auto"
     progress: bool = True
 
@@ -48,6 +52,8 @@ class TrainConfig:
             (all(0 <= e <= self.epochs for e in self.keep),
              f"checkpoint epochs must lie in [0, {self.epochs}], got {self.keep}"),
             (self.eval_every >= 1, f"eval_every must be at least 1, got {self.eval_every}"),
+            (self.resume_interval >= 0,
+             f"resume interval must be >= 0 seconds, got {self.resume_interval}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -63,7 +69,7 @@ class TrainConfig:
     def run_identity(self) -> dict:
         """The fields that determine the trained weights (a resumed run must match them)."""
         d = self.as_dict()
-        for k in ("device", "progress", "keep", "eval_every"):
+        for k in ("device", "progress", "keep", "eval_every", "resume_interval"):
             d.pop(k)
         return d
 

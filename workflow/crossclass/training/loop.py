@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,6 +206,7 @@ def fit(build: Callable[[], nn.Module], splits: Any, config: TrainConfig,
 
         if start == 0 and 0 in kept:
             save_checkpoint(snapshot(0), kept[0])
+        last_saved = time.monotonic()
         bar = tqdm(total=config.epochs, initial=start, unit="epoch", disable=not config.progress,
                    desc=str(meta.get("net", "train")))
         for epoch in range(start + 1, config.epochs + 1):
@@ -223,7 +225,10 @@ def fit(build: Callable[[], nn.Module], splits: Any, config: TrainConfig,
             state = snapshot(epoch)
             if epoch in kept:
                 save_checkpoint(state, kept[epoch])
-            save_checkpoint(state, last)
+            now = time.monotonic()
+            if epoch == config.epochs or now - last_saved >= config.resume_interval:
+                save_checkpoint(state, last)
+                last_saved = now
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{history['train_loss'][-1]:.4g}",
                             error=f"{history['train_error'][-1]:.3f}",
