@@ -1,0 +1,50 @@
+"""`extract`: the per-checkpoint statistics of one split, written as three stores.
+
+(a) means: the C^2 extended-gradient means g_{c,c'} (p, C, C) and weights w_{c,c'}, plus the
+    eigenvalues of G_class, G_cross, G_{c=c'} (means_store);
+(b) layers: per nn.Linear layer the section-7 objects of `layerwise.analyse` (layer_store),
+    with the weight decomposition at the run's weight decay eta;
+(c) summary: loss, error, ||grad|| (summary).
+Layers are captured one at a time, so memory is that of one layer's per-example captures,
+O(N (d_in + C d_out)), at the cost of one data pass per layer.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tqdm.auto import tqdm
+
+from crossclass.analysis.layer_store import layers_dataset
+from crossclass.analysis.means_store import means_chunks, means_dataset
+from crossclass.analysis.network import Network
+from crossclass.analysis.summary import summary_dataset
+from crossclass.curvature import extended_gradient_means, g_decomposition, gauss_newton_operator
+from crossclass.layerwise import analyse, capture, layer_dataset
+from crossclass.layerwise.capture import linear_layers
+from crossclass.stores import write_store
+
+
+def extract(net: Network, *, out_means: str | os.PathLike, out_layers: str | os.PathLike,
+            out_summary: str | os.PathLike, keys: dict, progress: bool = False) -> None:
+    """Compute and write the means, layers and summary stores of `net` keyed by `keys`."""
+    fn = net.function()
+    means = extended_gradient_means(fn, net.data, accumulate_float64=True, progress=progress)
+    G = gauss_newton_operator(fn, net.data, accumulate_float64=True, progress=progress)
+    params = {**net.params, "p": fn.p, "num_classes": net.num_classes,
+              "n": net.data.samples_per_class(net.num_classes)}
+    write_store(means_dataset(means, g_decomposition(G, means)), out_means, keys=keys,
+                params=params, chunks=means_chunks(net.num_classes))
+    del means
+
+    per_layer = []
+    for name in tqdm(list(linear_layers(net.model)), desc="layers", disable=not progress):
+        cap = capture(net.model, net.data.X, net.data.y, layers=[name],
+                      batch_size=net.data.batch_size, device=net.device, progress=progress)
+        per_layer.append(layer_dataset(analyse(cap, eta=net.eta, progress=False)[name]))
+        del cap
+    write_store(layers_dataset(per_layer), out_layers, keys=keys,
+                params={**params, "eta": net.eta}, chunks={"class": 1})
+
+    write_store(summary_dataset(net, progress=progress), out_summary, keys=keys,
+                params={**params, "eta": net.eta})

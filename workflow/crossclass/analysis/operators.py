@@ -1,0 +1,146 @@
+"""Named network operators (p x p symmetric LinearOperators) for spectra and knockouts.
+
+Whole network (theta = all parameters):
+  hess, G, E                  Hess, G (eq. 5.1), E (eq. 5.2)
+  hess-minus-G, hess-minus-E  Hess - G (= E), Hess - E (= G), subtraction
+  G_class, G_cross, G_within, G_same             eq. 6.4 parts (G_same = G_{c=c'})
+  G-minus-<part>              subtraction knockout G - G_<part>
+  G-project-<part>            projection knockout (class, cross, same)
+Layer <name> (an nn.Linear; weight block only, row-major vec of W[out, in]):
+  layer:<name>:G and :G_class/:G_cross/:G_within/:G_same   the block G^l and its parts
+  layer:<name>:KFAC, :CFAC    H^{l-1} (x) Delta^l, Ave_c H_c^{l-1} (x) Delta_c^l
+  layer:<name>:H, :H_class, :H_within                      (d_in, d_in)
+  layer:<name>:Delta, :Delta_class, :Delta_cross, :Delta_within, :Delta_same  (d_out, d_out)
+G parts reuse given means (sliced to the layer's parameters for G^l: the gradient of a
+parameter block is the block of the gradient), else compute them; layer moments come from a
+layers store when given, else from one capture pass of that layer.
+"""
+
+from __future__ import annotations
+
+import torch
+import xarray as xr
+
+from crossclass.analysis.layer_store import read_layer
+from crossclass.analysis.network import Network
+from crossclass.curvature import (
+    ExtendedMeans,
+    extended_gradient_means,
+    g_decomposition,
+    gauss_newton_operator,
+    hessian_operator,
+    residual_operator,
+)
+from crossclass.errors import UserError
+from crossclass.layerwise import capture, error_stats, feature_stats
+from crossclass.layerwise.kronecker import cfac, kfac
+from crossclass.linalg import DenseOperator, LinearOperator
+
+PARTS = ("class", "cross", "within", "same")
+PROJECTABLE = ("class", "cross", "same")
+NETWORK = ("hess", "G", "E", "hess-minus-G", "hess-minus-E",
+           *(f"G_{p}" for p in PARTS), *(f"G-minus-{p}" for p in PARTS),
+           *(f"G-project-{p}" for p in PROJECTABLE))
+LAYER = ("G", *(f"G_{p}" for p in PARTS), "KFAC", "CFAC", "H", "H_class", "H_within",
+         "Delta", "Delta_class", "Delta_cross", "Delta_within", "Delta_same")
+
+
+def parse_operator(name: str) -> tuple[str | None, str]:
+    """'G_class' -> (None, 'G_class'); 'layer:fc.1:KFAC' -> ('fc.1', 'KFAC'); else UserError."""
+    if name.startswith("layer:"):
+        layer, _, kind = name[len("layer:"):].rpartition(":")
+        if layer and kind in LAYER:
+            return layer, kind
+        raise UserError(f"bad layer operator {name!r}; expected layer:<name>:<kind> with kind "
+                        f"in {list(LAYER)}")
+    if name in NETWORK:
+        return None, name
+    raise UserError(f"unknown operator {name!r}; choose one of {list(NETWORK)} or "
+                    f"layer:<name>:<kind> with kind in {list(LAYER)}")
+
+
+def needs_means(name: str) -> bool:
+    """Whether operator `name` uses the extended-gradient means."""
+    return parse_operator(name)[1].startswith(("G_", "G-"))
+
+
+def network_operator(net: Network, name: str, *, means: ExtendedMeans | None = None,
+                     layers: xr.Dataset | None = None, progress: bool = False) -> LinearOperator:
+    """The operator `name` of `net` on its split. means: of all parameters (p, C, C), e.g.
+    from `read_means`; layers: a layers store of the same checkpoint and split."""
+    layer, kind = parse_operator(name)
+    if layer is None:
+        return _whole(net, kind, means, progress)
+    if kind == "G" or kind.startswith("G_"):
+        return _layer_g(net, layer, kind, means, progress)
+    return _layer_moment(net, layer, kind, layers, progress)
+
+
+def _decomposed(net: Network, fn, kind: str, means: ExtendedMeans | None,
+                progress: bool) -> LinearOperator:
+    """G of `fn`, or its eq. 6.4 part / knockout named by kind (G, G_<p>, G-minus-<p>, ...)."""
+    G = gauss_newton_operator(fn, net.data, accumulate_float64=True, progress=progress)
+    if kind == "G":
+        return G
+    if means is None:
+        means = extended_gradient_means(fn, net.data, accumulate_float64=True,
+                                        progress=progress)
+    dec = g_decomposition(G, means)
+    if kind.startswith("G_"):
+        return dec.component(kind[2:])
+    how, _, part = kind[2:].partition("-")
+    return dec.knockout(part, "subtraction" if how == "minus" else "projection")
+
+
+def _whole(net: Network, kind: str, means: ExtendedMeans | None,
+           progress: bool) -> LinearOperator:
+    fn = net.function()
+    if kind.startswith("G"):
+        return _decomposed(net, fn, kind, means, progress)
+    ops = {"hess": hessian_operator, "G": gauss_newton_operator, "E": residual_operator}
+
+    def build(key: str) -> LinearOperator:
+        return ops[key](fn, net.data, accumulate_float64=True, progress=progress)
+
+    if kind in ops:
+        return build(kind)
+    return build("hess") - build(kind.removeprefix("hess-minus-"))
+
+
+def _layer_g(net: Network, layer: str, kind: str, means: ExtendedMeans | None,
+             progress: bool) -> LinearOperator:
+    weight = f"{layer}.weight"
+    _check_layer(net, layer)
+    if means is not None:
+        sl = net.function().slices()[weight]
+        means = ExtendedMeans(means=means.means[sl], weights=means.weights)
+    return _decomposed(net, net.function([weight]), kind, means, progress)
+
+
+def _check_layer(net: Network, layer: str) -> None:
+    module = dict(net.model.named_modules()).get(layer)
+    if not isinstance(module, torch.nn.Linear):
+        linear = [n for n, m in net.model.named_modules() if isinstance(m, torch.nn.Linear)]
+        raise UserError(f"no nn.Linear layer named {layer!r}; the model has {linear}")
+
+
+def _layer_moment(net: Network, layer: str, kind: str, layers: xr.Dataset | None,
+                  progress: bool) -> LinearOperator:
+    _check_layer(net, layer)
+    var = {"KFAC": ("H", "Delta"), "CFAC": ("H_c", "Delta_c")}.get(kind, (kind,))
+    if layers is not None:
+        ds = read_layer(layers, layer)
+        values = [ds[v].values for v in var]
+    else:
+        cap = capture(net.model, net.data.X, net.data.y, layers=[layer],
+                      batch_size=net.data.batch_size, device=net.device,
+                      progress=progress).layers[layer]
+        stats = feature_stats(cap.h) if kind.startswith(("H", "KFAC", "CFAC")) else None
+        errors = error_stats(cap.delta, cap.p) if not kind.startswith("H") else None
+        values = [getattr(stats if v.startswith("H") else errors, v) for v in var]
+    mats = [torch.as_tensor(v, dtype=torch.float64, device=net.device) for v in values]
+    if kind == "KFAC":
+        return kfac(*mats)
+    if kind == "CFAC":
+        return cfac(*mats)
+    return DenseOperator(mats[0], symmetric=True)

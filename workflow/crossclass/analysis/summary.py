@@ -1,0 +1,44 @@
+"""Loss, error and gradient norm of a network on a split (eval mode), as a scalar Dataset.
+
+loss = Ave_i CE(f(x_i), y_i); error = fraction of argmax f(x_i) != y_i;
+grad_norm = ||grad_theta loss|| over all parameters; objective_grad_norm = ||grad loss + eta
+theta||, the gradient of the training objective loss + (eta/2)||theta||^2 (weight decay eta).
+Sums are accumulated in float64.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+import xarray as xr
+
+from crossclass.analysis.network import Network
+
+
+def summary_dataset(net: Network, *, progress: bool = False) -> xr.Dataset:
+    """Scalars loss, error, grad_norm, objective_grad_norm, num_params, num_examples."""
+    params = [p for p in net.model.parameters()]
+    grads = [torch.zeros_like(p, dtype=torch.float64) for p in params]
+    loss_sum = torch.zeros((), dtype=torch.float64, device=net.device)
+    wrong = torch.zeros((), dtype=torch.float64, device=net.device)
+    with torch.enable_grad():
+        for Xb, yb in net.data.batches(net.device, net.dtype, progress=progress,
+                                       desc="summary"):
+            logits = net.model(Xb)
+            loss = F.cross_entropy(logits, yb, reduction="sum")
+            for acc, g in zip(grads, torch.autograd.grad(loss, params), strict=True):
+                acc += g.double()
+            loss_sum += loss.detach().double()
+            wrong += (logits.detach().argmax(dim=-1) != yb).sum()
+    N = net.data.N
+    grad = torch.cat([g.reshape(-1) for g in grads]) / N
+    theta = torch.cat([p.detach().reshape(-1).double() for p in params])
+    values = {
+        "loss": float(loss_sum) / N,
+        "error": float(wrong) / N,
+        "grad_norm": float(torch.linalg.norm(grad)),
+        "objective_grad_norm": float(torch.linalg.norm(grad + net.eta * theta)),
+        "num_params": theta.numel(),
+        "num_examples": N,
+    }
+    return xr.Dataset({k: ((), v) for k, v in values.items()})

@@ -1,0 +1,137 @@
+"""`crossclass extract`, `operator-spectrum` and `mlr-spectrum` (docs/analysis.md).
+
+  extract --checkpoint PT --subset STORE --root DIR --split S --batch-size B --device D
+          [--float64] --out-means STORE --out-layers STORE --out-summary STORE [--keys K=V ...]
+      extended-gradient means, per-layer statistics and a summary of one checkpoint and split.
+  operator-spectrum --checkpoint PT --subset STORE --root DIR --split S --operator NAME
+          --batch-size B [--float64] [--means STORE] [--layers STORE] --out STORE
+          [--keys K=V ...] [estimator flags]
+      the spectral density store of one named operator (hess, G, G_class, layer:<name>:KFAC ...).
+  mlr-spectrum --D D --C C --t T --n-per-class N --seed S [--alpha A] --out STORE
+      Theorem 8.1 against the sampled multinomial-logistic-regression FIM (section 8).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from crossclass.commands.figure import parse_options
+from crossclass.commands.spectra import add_estimator_arguments, estimator_kwargs
+from crossclass.errors import UserError
+
+KEY_NAMES = ("dataset", "net", "n_per_class", "epoch")
+
+
+def _keys(net_keys: dict, pairs: list[str]) -> dict:
+    """The network's keys overridden by --keys K=V (dataset, net, n_per_class, epoch)."""
+    given = parse_options(pairs)
+    unknown = sorted(set(given) - set(KEY_NAMES))
+    if unknown:
+        raise UserError(f"--keys accepts {', '.join(KEY_NAMES)}; got {unknown[0]!r}")
+    return {**net_keys, **given}
+
+
+def _network_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("network and data")
+    g.add_argument("--checkpoint", required=True, help="<run>/checkpoints/epoch_EEEE.pt")
+    g.add_argument("--subset", required=True, help="index store of `crossclass data subsample`")
+    g.add_argument("--root", required=True, help="dataset folder")
+    g.add_argument("--split", required=True, choices=["train", "test"])
+    g.add_argument("--batch-size", type=int, required=True, help="examples per data batch")
+    g.add_argument("--float64", action="store_true",
+                   help="convert the model to float64 (default: its own dtype, float64 sums)")
+    g.add_argument("--keys", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="override the store keys read from the checkpoint: "
+                        "dataset, net, n_per_class, epoch")
+
+
+def _load(args: argparse.Namespace):
+    from crossclass.analysis import load_network
+
+    return load_network(args.checkpoint, args.subset, args.root, args.split,
+                        batch_size=args.batch_size, device=args.device, float64=args.float64)
+
+
+def run_extract(args: argparse.Namespace) -> None:
+    from crossclass.analysis import extract
+
+    _keys({}, args.keys)
+    net = _load(args)
+    extract(net, out_means=args.out_means, out_layers=args.out_layers,
+            out_summary=args.out_summary, keys=_keys(net.keys, args.keys),
+            progress=args.progress)
+
+
+def run_operator_spectrum(args: argparse.Namespace) -> None:
+    from crossclass.analysis import operator_spectrum, parse_operator
+    from crossclass.stores import write_store
+
+    parse_operator(args.operator)
+    _keys({}, args.keys)
+    net = _load(args)
+    kwargs = estimator_kwargs(args, net.num_classes)
+    ds, params = operator_spectrum(net, args.operator, estimator=kwargs, means=args.means,
+                                   layers=args.layers, progress=args.progress)
+    write_store(ds, args.out, keys={**_keys(net.keys, args.keys), "operator": args.operator},
+                params=params)
+
+
+def run_mlr_spectrum(args: argparse.Namespace) -> None:
+    from crossclass.analysis import mlr_spectrum_dataset
+    from crossclass.stores import write_store
+
+    ds, params = mlr_spectrum_dataset(args.D, args.C, t=args.t, n_per_class=args.n_per_class,
+                                      seed=args.seed, alpha=args.alpha,
+                                      weight_decay=args.weight_decay, max_iter=args.max_iter,
+                                      progress=args.progress)
+    write_store(ds, args.out, keys={"D": args.D, "C": args.C, "n_per_class": args.n_per_class,
+                                    "seed": args.seed}, params=params)
+
+
+def register(subparsers) -> None:
+    ex = subparsers.add_parser(
+        "extract", help="means, layer statistics and summary of one checkpoint and split",
+        description="Extended-gradient means (p x C x C), per-nn.Linear section-7 statistics "
+                    "and loss/error/||grad|| of one checkpoint on one split, as three stores.")
+    _network_arguments(ex)
+    ex.add_argument("--device", required=True, help="torch device, e.g. cpu or cuda")
+    ex.add_argument("--out-means", required=True, help="means store to write")
+    ex.add_argument("--out-layers", required=True, help="layers store to write")
+    ex.add_argument("--out-summary", required=True, help="summary store to write")
+    ex.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False,
+                    help="tqdm progress bars")
+    ex.set_defaults(func=run_extract)
+
+    op = subparsers.add_parser(
+        "operator-spectrum", help="spectral density of one named network operator",
+        description="Spectral density store of a named operator: hess, G, E, hess-minus-G, "
+                    "hess-minus-E, G_class, G_cross, G_within, G_same, G-minus-<part>, "
+                    "G-project-<part> (class, cross, same), layer:<name>:<kind> with kind in "
+                    "G, G_<part>, KFAC, CFAC, H, H_class, H_within, Delta, Delta_class, "
+                    "Delta_cross, Delta_within, Delta_same.")
+    _network_arguments(op)
+    op.add_argument("--operator", required=True, help="operator name (see description)")
+    op.add_argument("--means", default=None, help="means store of `extract` (reused)")
+    op.add_argument("--layers", default=None, help="layers store of `extract` (reused)")
+    op.add_argument("--out", required=True, help="spectrum store to write")
+    add_estimator_arguments(op)
+    op.set_defaults(func=run_operator_spectrum)
+
+    ml = subparsers.add_parser(
+        "mlr-spectrum", help="Theorem 8.1 vs the sampled MLR FIM spectrum",
+        description="Eigenvalues of the FIM of multinomial logistic regression on CCM(D, C) "
+                    "samples and the closed form of Theorem 8.1.")
+    ml.add_argument("--D", type=int, required=True, help="input dimension (>= C)")
+    ml.add_argument("--C", type=int, required=True, help="classes")
+    ml.add_argument("--t", type=float, required=True, help="signal-to-noise ratio (s = t^2)")
+    ml.add_argument("--n-per-class", type=int, required=True, help="samples per class")
+    ml.add_argument("--seed", type=int, required=True, help="sampling seed")
+    ml.add_argument("--alpha", type=float, default=None,
+                    help="misclassification rate of the symmetric probabilities (Def. 8.2); "
+                         "omitted: train the MLR and measure alpha")
+    ml.add_argument("--weight-decay", type=float, default=0.0, help="MLR training weight decay")
+    ml.add_argument("--max-iter", type=int, default=500, help="L-BFGS iterations")
+    ml.add_argument("--out", required=True, help="MLR store to write")
+    ml.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False,
+                    help="tqdm progress bars")
+    ml.set_defaults(func=run_mlr_spectrum)
