@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import argparse
 
-from crossclass.commands.figure import parse_options
 from crossclass.commands.spectra import add_estimator_arguments, estimator_kwargs
 from crossclass.errors import UserError
+from crossclass.options import parse_options
 
 KEY_NAMES = ("dataset", "net", "n_per_class", "epoch")
 

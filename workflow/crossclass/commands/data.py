@@ -5,30 +5,16 @@ from __future__ import annotations
 import argparse
 import inspect
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from crossclass import plugins
 from crossclass.data.subsample import PAPER_SAMPLE_SIZES, write_subset
 from crossclass.errors import UserError
-
-
-def parse_options(items: list[str]) -> dict[str, Any]:
-    """['dim=50', 'noise=0.5', 'flag=True', 'name=x'] -> {'dim': 50, 'noise': 0.5, 'flag': True,
-    'name': 'x'}: values read as YAML scalars."""
-    options = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"--option expects key=value, got {item!r}")
-        options[key] = yaml.safe_load(value)
-    return options
+from crossclass.options import parse_options
 
 
 def _make(args: argparse.Namespace, download: bool):
     plugin = plugins.load(plugins.DATASETS, args.dataset)
-    options = parse_options(args.option)
+    options = parse_options(args.option, "--option")
     try:
         inspect.signature(plugin).bind(Path(args.root), download=download, **options)
     except TypeError as err:

@@ -11,26 +11,15 @@ import importlib
 import inspect
 import pkgutil
 
-import yaml
-
 from crossclass import figures
 from crossclass.errors import UserError
+from crossclass.options import parse_options
 
 
 def available() -> list[str]:
     """Names of the figure modules (all but the shared helpers)."""
     return sorted(m.name for m in pkgutil.iter_modules(figures.__path__) if m.name != "plotting")
 
-
-def parse_options(pairs: list[str]) -> dict:
-    """['bins=100', 'title=x'] -> {'bins': 100, 'title': 'x'}."""
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UserError(f"--set expects key=value, got {pair!r}")
-        options[key] = yaml.safe_load(value)
-    return options
 
 
 def run(args: argparse.Namespace) -> None:

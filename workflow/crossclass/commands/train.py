@@ -8,9 +8,9 @@ import inspect
 from pathlib import Path
 
 from crossclass import plugins
-from crossclass.commands.data import parse_options
 from crossclass.data import load_subset
 from crossclass.errors import UserError
+from crossclass.options import parse_options
 from crossclass.stores import read_store, store_params
 from crossclass.training.config import TrainConfig, checkpoint_epochs
 from crossclass.training.inputs import splits_for
@@ -22,7 +22,7 @@ def run_train(args: argparse.Namespace) -> None:
     subset = store_params(read_store(args.subset))
     net = plugins.load(plugins.NETWORKS, args.net)
     splits = splits_for(net, load_subset(args.subset, args.root))
-    options = parse_options(args.net_option)
+    options = parse_options(args.net_option, "--net-option")
     in_shape = splits.input_shape
     try:
         inspect.signature(net).bind(in_shape, splits.num_classes, **options)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import inspect
 
-from crossclass.commands.figure import parse_options
 from crossclass.errors import UserError
+from crossclass.options import parse_options
 
 MATRICES = ("fig15a", "fig15b")
 
