@@ -6,14 +6,7 @@ from crossclass.errors import UserError
 from crossclass.nets import mlp, resnet18, vgg11
 from torch import nn
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one intra-op thread avoids OpenMP stalls on a shared 2-core runner."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 SMALL = {"vgg11": (vgg11, {"width": 1 / 16, "head": 32}),
          "resnet18": (resnet18, {"width": 1 / 16}),

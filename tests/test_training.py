@@ -24,14 +24,7 @@ from crossclass.training import (
 from crossclass.training.loop import batches
 from torch import nn
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one intra-op thread avoids OpenMP stalls on a shared 2-core runner."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def blobs(n=24, classes=3, dim=6, seed=0):
