@@ -25,7 +25,7 @@ def available(group: str) -> list[str]:
 
 
 def load(group: str, name: str) -> Callable[..., Any]:
-    """The plugin callable registered as `name` in `group`, or a one-line error naming the choices."""
+    """The plugin registered as `name` in `group`; a one-line error naming the choices if none."""
     matches = [ep for ep in entry_points(group=group) if ep.name == name]
     if not matches:
         kind = group.rsplit(".", 1)[-1]

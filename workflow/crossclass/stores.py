@@ -48,8 +48,8 @@ def write_store(
     if chunks:
         for name, var in ds.data_vars.items():
             if var.ndim:
-                encoding[name] = {"chunks": tuple(min(chunks.get(d, n), n) or 1
-                                                  for d, n in zip(var.dims, var.shape, strict=True))}
+                sizes = zip(var.dims, var.shape, strict=True)
+                encoding[name] = {"chunks": tuple(min(chunks.get(d, n), n) or 1 for d, n in sizes)}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
