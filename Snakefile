@@ -4,8 +4,10 @@ Stages, one rule file each (docs/workflow.md draws the DAG):
   verification  Figure 15: Lanczos spectra of synthetic matrices against their exact eigenvalues
   data          fetch a dataset and draw balanced subsamples (n examples per class)
   train         one SGD run per learning rate of the sweep, then pick the best learning rate
-  extract       per checkpoint: class / cross-class means and layer-wise statistics
-  spectra       per checkpoint, split and operator: spectral density stores
+  extract       per selected-rate checkpoint and split: class / cross-class means, layer-wise
+                statistics, loss summary
+  spectra       per checkpoint, split, estimator settings and operator: spectral density
+                stores (reading the extract stores); MLR stores (section 8)
   figures       one figure per `crossclass figure NAME` call
 
 Every rule is a thin call of a `crossclass` subcommand; the values it uses come from `params`,
@@ -30,6 +32,9 @@ wildcard_constraints:
     n="[0-9]+",
     lr="[0-9]+",
     epoch="[0-9]+",
+    split="train|test",
+    settings="[a-z][a-z0-9_]*",
+    operator="[A-Za-z0-9_.:-]+",
 
 
 include: "rules/verification.smk"
@@ -41,7 +46,8 @@ include: "rules/figures.smk"
 
 
 rule all:
-    """Every figure listed under `figures`, and the trained networks of every experiment."""
+    """Every figure listed under `figures`; per experiment the selected learning rate, and per
+    analysed checkpoint and split the extract stores and the analysis.operators spectra."""
     input:
         [figure_path(name) for name in config["figures"]],
         experiment_targets(),

@@ -1,1 +1,38 @@
-"""extract stage (wired as the modules land)."""
+"""Extract: per analysed checkpoint of the selected learning rate and per split, the
+extended-gradient means (G's class / cross-class structure), every layer's section-7 statistics
+and a loss / error summary. The spectra reuse these stores (never recomputing the means)."""
+
+ANALYSIS_CODE = ("crossclass.commands.analyze", "crossclass.analysis", "crossclass.curvature",
+                 "crossclass.layerwise", "crossclass.collapse", "crossclass.linalg",
+                 "crossclass.nets", "crossclass.training", "crossclass.data", "crossclass.stores")
+
+
+rule extract:
+    """means.zarr, layers.zarr, summary.zarr of one checkpoint on one split."""
+    input:
+        run=selected_run,
+        subset=SUBSET,
+    output:
+        means=directory(MEANS),
+        layers=directory(LAYERS),
+        summary=directory(SUMMARY),
+    params:
+        checkpoint=checkpoint_file,
+        root=config["data"]["root"],
+        batch_size=config["analysis"]["batch_size"],
+        float64="--float64" if config["analysis"]["float64"] else "",
+        device=DEVICE,
+        progress=PROGRESS,
+        code=lambda wc: code(*ANALYSIS_CODE),
+    log:
+        log_path("extract", CHECKPOINT_KEY),
+    benchmark:
+        bench_path("extract", CHECKPOINT_KEY)
+    conda:
+        ENV
+    shell:
+        "crossclass extract --checkpoint {params.checkpoint} --subset {input.subset} "
+        "--root {params.root} --split {wildcards.split} --batch-size {params.batch_size} "
+        "{params.float64} --device {params.device} {params.progress} "
+        "--out-means {output.means} --out-layers {output.layers} "
+        "--out-summary {output.summary} > {log} 2>&1"

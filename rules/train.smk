@@ -33,8 +33,9 @@ rule train:
         "--out {output} > {log} 2>&1"
 
 
-rule select_lr:
-    """The sweep's learning rate with the lowest final test error (JSON)."""
+checkpoint select_lr:
+    """The sweep's learning rate with the lowest final test error (JSON); a checkpoint, because
+    which run the analysis reads is known only once it has run."""
     input:
         lambda wc: expand(RUN, lr=range(len(learning_rates(wc.net))), allow_missing=True),
     output:

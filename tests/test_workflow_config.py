@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,8 @@ BROKEN = [
      "verification.fig15b.spectrum.M: 1 is less than the minimum of 2"),
     ("verification:\n  fig15a:\n    spectrum: {deflate: D}\n",
      "verification.fig15a.spectrum.deflate = 'D' is invalid; allowed: ['integer', 'C']"),
-    ("figures: [fig99]\n", "figures.0: 'fig99' is not one of ['fig15', 'fig5', 'fig6']"),
+    ("figures: [fig99]\n",
+     "figures.0: 'fig99' is not one of ['fig15', 'fig5', 'fig6', 'layers', 'mlr']"),
     ("device: gpu\n", "device: 'gpu' does not match"),
     ("bogus: 1\n", "('bogus' was unexpected) at (top level); allowed keys: analysis, data,"),
     ("analysis: {splits: [valid]}\n", "analysis.splits.0: 'valid' is not one of"),
@@ -25,6 +28,16 @@ BROKEN = [
      "experiments.0.n_per_class.0: 0 is less than the minimum of 1"),
     ("experiments: [{dataset: gmm, net: mlp, n_per_class: [5], epochs: [999]}]\n",
      "experiments (gmm, mlp).epochs [999] exceed training.epochs = 20"),
+    ("analysis: {operators: {density: [G_bogus]}}\n",
+     "analysis.operators.density.0: 'G_bogus' does not match '^(hess|G|E|"),
+    ("analysis: {operators: {sharp: [G]}}\n",
+     "analysis.operators.sharp: no settings 'sharp' in analysis.spectra"),
+    ("figure_data: {fig5: {n_per_class: 7}}\n",
+     "figure_data.fig5.n_per_class [7] not in the experiment's [10]"),
+    ("figure_data: {fig6: {net: vgg11}}\n", "figure_data.fig6: no experiment (gmm, vgg11)"),
+    ("figure_data: {fig6: {spectra: density}}\n",
+     "figure_data.fig6.spectra: analysis.spectra.density must set deflate: C"),
+    ("figure_data: {layers: {layer: 'a:b'}}\n", "figure_data.layers.layer: 'a:b' does not match"),
 ]
 
 
@@ -33,11 +46,24 @@ def repo(tmp_path_factory) -> Path:
     return repo_copy(tmp_path_factory.mktemp("repo"))
 
 
+@pytest.fixture(scope="module")
+def broken_runs(repo, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
+    """`snakemake -n` of every broken config, run concurrently (each is parse-only)."""
+    folder = tmp_path_factory.mktemp("broken")
+
+    def plan(index_text):
+        index, text = index_text
+        path = folder / f"broken{index}.yaml"
+        path.write_text(text)
+        return text, snakemake(repo, "-n", "--configfile", str(path), check=False)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(pool.map(plan, enumerate(text for text, _ in BROKEN)))
+
+
 @pytest.mark.parametrize(("text", "message"), BROKEN, ids=[m[:24] for _, m in BROKEN])
-def test_invalid_config_stops_before_any_job_with_one_line(repo, tmp_path, text, message):
-    broken = tmp_path / "broken.yaml"
-    broken.write_text(text)
-    proc = snakemake(repo, "-n", "--configfile", str(broken), check=False)
+def test_invalid_config_stops_before_any_job_with_one_line(repo, broken_runs, text, message):
+    proc = broken_runs[text]
     assert proc.returncode != 0
     lines = [line for line in proc.stderr.splitlines() if "config error" in line]
     assert len(lines) == 1 and message in lines[0], proc.stderr
@@ -48,7 +74,7 @@ def test_invalid_config_stops_before_any_job_with_one_line(repo, tmp_path, text,
 def test_defaults_fill_a_minimal_config(repo, tmp_path):
     """Keys left out of a config take the schema's defaults (here: all of fig15b)."""
     minimal = tmp_path / "minimal.yaml"
-    minimal.write_text("verification: {fig15a: {p: 30}}\nexperiments: []\n")
+    minimal.write_text("figures: [fig15]\nverification: {fig15a: {p: 30}}\nexperiments: []\n")
     proc = snakemake(repo, "-n", "--configfile", str(minimal), "--printshellcmds")
     assert "--set n=80" not in proc.stdout and "--set p=30" in proc.stdout
 
@@ -83,12 +109,18 @@ def test_conda_env_matches_pyproject():
 
 
 def test_every_rule_has_log_benchmark_conda_and_code_param(repo):
-    """Each rule (but `all`) logs, benchmarks, runs in the env and hashes the code it runs."""
+    """Each rule (but `all`) logs, benchmarks, runs in the env and hashes the code it runs;
+    every figure rule reports its PDF and PNG with a caption file and a category."""
     rules_text = "".join(p.read_text() for p in sorted((repo / "rules").glob("*.smk")))
-    rules = re.split(r"^rule ", rules_text, flags=re.M)[1:]
-    assert len(rules) >= 7
+    rules = re.split(r"^(?:rule|checkpoint) (?=\w+:$)", rules_text, flags=re.M)[1:]
+    assert len(rules) >= 14
     for body in rules:
         name = body.split(":")[0]
         for directive in ("log:", "benchmark:", "conda:", "code="):
             assert directive in body, f"rule {name} lacks {directive}"
         assert "config[" not in body.split("shell:")[-1], f"rule {name} reads config in shell"
+    figures = re.split(r"^rule ", (repo / "rules" / "figures.smk").read_text(), flags=re.M)[1:]
+    for body in figures:
+        name = body.split(":")[0]
+        assert body.count("report(") == 2 and body.count("category=") == 2, name
+        assert (repo / "workflow" / "crossclass" / "report" / f"{name}.rst").is_file(), name

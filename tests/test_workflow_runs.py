@@ -1,22 +1,27 @@
 """Real snakemake runs of tests/configs/tiny.yaml in a temporary copy of the repository.
 
-After a full run nothing is left to do; a changed figure option or figure module replans exactly
-that figure; one target on a clean tree plans only its ancestors. The copy carries its own
+One full run (shared by the tests that need it) covers the whole DAG: Figure 15, data, the
+learning-rate sweep and its selection, extract, spectra, MLR, Figures 5, 6, layers and mlr, and
+the report. After it nothing is left to do; a changed figure option or figure module replans
+exactly that figure; a changed estimator setting replans its spectra and their figure; one
+target on a clean tree plans only its ancestors. The copy carries its own
 package source (PYTHONPATH), so editing a module there is what the `code` params see.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import matplotlib.image
 import pytest
 import yaml
-from crossclass.stores import read_store
+from crossclass.stores import read_store, store_params
 
 pytestmark = pytest.mark.slow
 
@@ -60,30 +65,87 @@ def planned(repo: Path, *targets: str, config: Path = TINY) -> dict[str, int]:
     return {rule: int(n) for rule, n in (line.split() for line in table.group(1).splitlines())}
 
 
+_RUNS: dict[str, Path] = {}
+
+
+def tiny_run(tmp_path_factory) -> Path:
+    """A repository copy after a complete run of the tiny config, made once per test session
+    (the SLURM test compares its outputs with this local run)."""
+    if "tiny" not in _RUNS:
+        repo = repo_copy(tmp_path_factory.mktemp("repo"))
+        snakemake(repo, "--cores", "2", "--configfile", "tests/configs/tiny.yaml", timeout=900)
+        _RUNS["tiny"] = repo
+    return _RUNS["tiny"]
+
+
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> Path:
-    """A repository copy after a complete run of the tiny config."""
-    repo = repo_copy(tmp_path_factory.mktemp("repo"))
-    snakemake(repo, "--cores", "2", "--configfile", "tests/configs/tiny.yaml")
-    return repo
+    return tiny_run(tmp_path_factory)
 
 
-def test_full_run_writes_figure_stores_logs_and_benchmarks(finished):
+def changed_tiny(tmp_path: Path, edit) -> Path:
+    """tiny.yaml with `edit(config)` applied, written under tmp_path."""
+    config = yaml.safe_load(TINY.read_text())
+    edit(config)
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+TINY_CONFIG = yaml.safe_load(TINY.read_text())
+EXPERIMENT = TINY_CONFIG["experiments"][0]
+CHECKPOINTS = [(n, e) for n in EXPERIMENT["n_per_class"] for e in EXPERIMENT["epochs"]]
+FIGURES = TINY_CONFIG["figures"]
+
+
+def test_full_run_writes_every_figure_with_logs_and_benchmarks(finished):
     results = finished / "results"
-    for ext in ("pdf", "png"):
-        assert (results / "figures" / f"fig15.{ext}").stat().st_size > 10_000
-    assert matplotlib.image.imread(results / "figures" / "fig15.png").shape[2] in (3, 4)
-    tiny = yaml.safe_load(TINY.read_text())["verification"]
-    for name, cfg in tiny.items():
-        ds = read_store(results / "verification" / name / "spectrum.zarr")
+    for name in FIGURES:
+        assert (results / "figures" / f"{name}.pdf").stat().st_size > 10_000, name
+        assert matplotlib.image.imread(results / "figures" / f"{name}.png").shape[2] in (3, 4)
+    rules = ("fetch_data", "subsample", "train", "select_lr", "extract", "spectrum",
+             "mlr_spectrum", "verify_matrix", "verify_spectrum", "figure")
+    for rule_name in rules:
+        assert list((results / "logs" / rule_name).rglob("*.log")), rule_name
+        assert list((results / "benchmarks" / rule_name).rglob("*.tsv")), rule_name
+
+
+def test_fig15_stores_follow_the_config(finished):
+    for name, cfg in TINY_CONFIG["verification"].items():
+        ds = read_store(finished / "results" / "verification" / name / "spectrum.zarr")
         assert ds["matrix"].item() == name
         assert ds.sizes["eigen"] == cfg["p"]
         assert ds.sizes["grid"] == cfg["spectrum"]["K"]
         assert ds.sizes["start_vector"] == cfg["spectrum"]["n_vec"]
         assert ds.attrs["M"] == cfg["spectrum"]["M"]
-    for rule_name in ("verify_matrix", "verify_spectrum", "figure"):
-        assert list((results / "logs" / rule_name).glob("*.log"))
-        assert list((results / "benchmarks" / rule_name).glob("*.tsv"))
+
+
+def test_analysis_reads_the_selected_rate_and_reuses_the_means(finished):
+    """extract reads the checkpoint of the run select_lr chose; every spectrum of that
+    checkpoint names the extract means store it reused, and carries its keys and settings."""
+    results = finished / "results"
+    for n, epoch in CHECKPOINTS:
+        choice = json.loads((results / f"train/gmm/mlp/n{n}/choice.json").read_text())
+        run = Path(choice["selected"]["store"]).parent
+        folder = results / f"extract/gmm/mlp/n{n}/e{epoch}/train"
+        for name in ("means", "layers", "summary"):
+            params = store_params(read_store(folder / f"{name}.zarr"))
+            assert params["checkpoint"] == f"{run}/checkpoints/epoch_{epoch:04d}.pt", name
+        spectrum = read_store(results / f"spectra/gmm/mlp/n{n}/e{epoch}/train/deflated/G.zarr")
+        assert store_params(spectrum)["means"] == str(folder.relative_to(finished) / "means.zarr")
+        assert {k: spectrum[k].item() for k in ("n_per_class", "epoch", "operator")} == {
+            "n_per_class": n, "epoch": epoch, "operator": "G"}
+        settings = TINY_CONFIG["analysis"]["spectra"]["deflated"]
+        assert spectrum.sizes["grid"] == settings["K"]
+        assert spectrum.sizes["top"] == EXPERIMENT_CLASSES
+    fig5 = TINY_CONFIG["figure_data"]["fig5"]
+    for operator in fig5["operators"]:
+        ds = read_store(results / f"spectra/gmm/mlp/n{fig5['n_per_class']}/e{fig5['epoch']}"
+                        f"/train/density/{operator}.zarr")
+        assert ds["operator"].item() == operator
+
+
+EXPERIMENT_CLASSES = TINY_CONFIG["datasets"]["gmm"]["num_classes"]
 
 
 def test_complete_run_has_nothing_to_do(finished):
@@ -91,34 +153,67 @@ def test_complete_run_has_nothing_to_do(finished):
 
 
 def test_changed_figure_option_replans_only_that_figure(finished, tmp_path):
-    config = yaml.safe_load(TINY.read_text())
-    config["figure_options"]["fig15"]["bins"] = 20
-    changed = tmp_path / "changed.yaml"
-    changed.write_text(yaml.safe_dump(config))
-    assert planned(finished, config=changed) == {"fig15": 1, "all": 1}
+    changed = changed_tiny(tmp_path, lambda c: c["figure_options"].update(fig5={"outliers": 3}))
+    assert planned(finished, config=changed) == {"fig5": 1, "all": 1}
 
 
 def test_changed_spectrum_parameter_replans_its_spectrum_and_figure(finished, tmp_path):
-    config = yaml.safe_load(TINY.read_text())
-    config["verification"]["fig15a"]["spectrum"]["M"] = 20
-    changed = tmp_path / "changed.yaml"
-    changed.write_text(yaml.safe_dump(config))
+    changed = changed_tiny(
+        tmp_path, lambda c: c["verification"]["fig15a"]["spectrum"].update(M=20))
+    assert planned(finished, config=changed) == {"verify_spectrum": 1, "fig15": 1, "all": 1}
+
+
+def test_changed_analysis_settings_replan_their_spectra_and_figure(finished, tmp_path):
+    """The deflated settings feed only Figure 6: its 2 x 2 spectra and itself are replanned."""
+    changed = changed_tiny(
+        tmp_path, lambda c: c["analysis"]["spectra"]["deflated"].update(M=10))
     assert planned(finished, config=changed) == {
-        "verify_spectrum": 1, "fig15": 1, "all": 1}
+        "spectrum": len(CHECKPOINTS), "fig6": 1, "all": 1}
 
 
-def test_edited_figure_module_replans_only_that_figure(finished):
-    module = finished / "workflow" / "crossclass" / "figures" / "fig15.py"
+def test_analysis_operators_add_spectra_at_every_checkpoint(finished, tmp_path):
+    """analysis.operators puts their spectra at every analysed checkpoint into `all`; the ones a
+    figure already built (fig5's G) are not redone."""
+    changed = changed_tiny(
+        tmp_path, lambda c: c["analysis"]["operators"].update(density=["G", "hess"]))
+    assert planned(finished, config=changed) == {"spectrum": 2 * len(CHECKPOINTS) - 1, "all": 1}
+
+
+@pytest.mark.parametrize("name", ["fig15", "fig6"])
+def test_edited_figure_module_replans_only_that_figure(finished, name):
+    module = finished / "workflow" / "crossclass" / "figures" / f"{name}.py"
     original = module.read_text()
     try:
         module.write_text(original + "\n# an edit\n")
-        assert planned(finished) == {"fig15": 1, "all": 1}
+        assert planned(finished) == {name: 1, "all": 1}
     finally:
         module.write_text(original)
     assert planned(finished) == {}
 
 
-def test_one_target_on_a_clean_tree_plans_only_its_ancestors(tmp_path):
+def test_one_figure_on_a_clean_tree_plans_only_its_ancestors(tmp_path):
     repo = repo_copy(tmp_path)
     assert planned(repo, "results/verification/fig15b/spectrum.zarr") == {
         "verify_matrix": 1, "verify_spectrum": 1}
+    sizes, rates = len(EXPERIMENT["n_per_class"]), TINY_CONFIG["training"]["lr_count"]["default"]
+    assert planned(repo, "results/figures/fig6.pdf") == {
+        "fetch_data": 1, "subsample": sizes, "train": sizes * rates, "select_lr": sizes,
+        "extract": len(CHECKPOINTS), "spectrum": len(CHECKPOINTS), "fig6": 1}
+
+
+def test_report_holds_every_figure_with_caption_and_category(finished, tmp_path):
+    report = tmp_path / "report.zip"
+    snakemake(finished, "--report", str(report), "--configfile", "tests/configs/tiny.yaml")
+    with zipfile.ZipFile(report) as archive:
+        names = archive.namelist()
+        html = next(archive.read(n) for n in names if n.endswith("report.html")).decode()
+    for name in FIGURES:
+        assert any(n.endswith(f"/{name}.pdf") for n in names), name
+        assert any(n.endswith(f"/{name}.png") for n in names), name
+    for category in ("Figure 15", "Figure 5: G decomposition", "Figure 6: dynamics",
+                     "Layer-wise structure", "MLR (Theorem 8.1)"):
+        assert category in html, category
+    assert "System Message" not in html and "Undefined substitution" not in html  # valid RST
+    for caption in ("verification of the spectral density estimate", "attribution via knockouts",
+                    "dynamics with training and sample size", "KFAC", "Theorem 8.1"):
+        assert caption in html, caption

@@ -4,7 +4,8 @@
 # Daemons are started by hand (no systemd): munged, slurmctld, slurmd; their PIDs go to
 # STATE_DIR/*.pid so that stop_cluster.sh stops exactly them. The config is written to
 # STATE_DIR/slurm.conf and also to /etc/slurm/slurm.conf, because the executor's job step
-# strips SLURM_CONF from the environment.
+# strips SLURM_CONF from the environment; stop_cluster.sh restores the previous
+# /etc/slurm/slurm.conf (or removes ours).
 set -euo pipefail
 STATE=$(realpath -m "${1:?usage: start_cluster.sh STATE_DIR}")
 PARTITION=${SLURM_TEST_PARTITION:-main}
@@ -49,6 +50,12 @@ NodeName=$HOST CPUs=$CPUS RealMemory=$MEM_MB State=UNKNOWN
 PartitionName=$PARTITION Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 CONF
 mkdir -p /etc/slurm
+# stop_cluster.sh puts back what was there: a stale slurm.conf would make every `scontrol`
+# (and so every snakemake start, via the SLURM executor plugin) wait for a dead controller.
+if [ -e /etc/slurm/slurm.conf ] && [ ! -e "$STATE/etc-slurm.conf.orig" ]; then
+    cp -p /etc/slurm/slurm.conf "$STATE/etc-slurm.conf.orig"
+fi
+touch "$STATE/etc-slurm.conf.written"
 cp "$STATE/slurm.conf" /etc/slurm/slurm.conf
 export SLURM_CONF=$STATE/slurm.conf
 
