@@ -138,10 +138,14 @@ DEVICE = config["device"]
 PROGRESS = "--progress" if config["progress"] else "--no-progress"
 
 
+# Modules every `crossclass` subcommand runs through (entry point, option parsing, errors).
+COMMAND_CORE = ("crossclass.cli", "crossclass.options", "crossclass.errors")
+
+
 @functools.cache
 def code(*modules):
     """Hash of the crossclass modules a job runs (its `code` param): editing them reruns it."""
-    return source_hash(*modules)
+    return source_hash(*COMMAND_CORE, *modules)
 
 
 def log_path(step, key):
