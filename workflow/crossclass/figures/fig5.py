@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from crossclass.errors import UserError
-from crossclass.figures.plotting import save
+from crossclass.figures.plotting import mark_eigenvalues, save
 from crossclass.stores import read_store, store_params
 
 DENSITY_COLOR = "tab:blue"
@@ -54,8 +54,8 @@ def density_panel(ax: plt.Axes, ds: xr.Dataset, eps: float, *, color: str = DENS
         else:
             source = ds["exact_eigenvalues"] if "exact_eigenvalues" in ds else ds["ritz_values"]
             top = np.sort(np.unique(source.values.ravel()))[-outliers:]
-        ax.plot(to_axis(ds, top, eps), np.full(top.size, 0.93), "o", ms=4, color=OUTLIER_COLOR,
-                transform=ax.get_xaxis_transform(), label=f"top {top.size} eigenvalues")
+        mark_eigenvalues(ax, to_axis(ds, top, eps), 0.93, ms=4, color=OUTLIER_COLOR,
+                         label=f"top {top.size} eigenvalues")
 
 
 def title_of(ds: xr.Dataset) -> str:

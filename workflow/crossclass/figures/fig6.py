@@ -17,7 +17,7 @@ import numpy as np
 from crossclass.analysis import mean_eigenvalue
 from crossclass.errors import UserError
 from crossclass.figures.fig5 import OUTLIER_COLOR, density_panel, to_axis
-from crossclass.figures.plotting import save
+from crossclass.figures.plotting import mark_eigenvalues, save
 from crossclass.stores import open_stores, read_store, store_params
 
 CLASS_COLOR, CROSS_COLOR, SAME_COLOR, WITHIN_COLOR = "gold", "tab:green", "teal", "tab:red"
@@ -57,8 +57,8 @@ def draw(inputs: list[str], output: str) -> None:
             within = float(mean_eigenvalue(s)) - low.sum() / float(s["num_params"])
             groups += ((np.array([within]), WITHIN_COLOR, 0.73, r"mean eig. $G_{within}$"),)
             for values, color, y, label in groups:
-                ax.plot(to_axis(s, values, eps), np.full(values.size, y), "o", ms=3.5,
-                        color=color, transform=ax.get_xaxis_transform(), label=label)
+                mark_eigenvalues(ax, to_axis(s, values, eps), y, ms=3.5, color=color,
+                                 label=label)
             ax.set_title(f"n = {n} per class, epoch {epoch}", fontsize="medium")
             if r < len(epochs) - 1:
                 ax.set_xlabel("")

@@ -56,3 +56,11 @@ def histogram_vs_density(
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
     ax.legend(loc="upper right", fontsize="small")
+
+
+def mark_eigenvalues(ax: plt.Axes, x: np.ndarray, height: float, **style) -> None:
+    """Dots at eigenvalue positions x, at `height` (a fraction of the panel's height), without
+    letting them change the y-limits set by the densities already drawn."""
+    ylim = ax.get_ylim()
+    ax.plot(x, np.full(np.size(x), height), "o", transform=ax.get_xaxis_transform(), **style)
+    ax.set_ylim(ylim)
