@@ -45,7 +45,7 @@ def density_panel(ax: plt.Axes, ds: xr.Dataset, eps: float, *, color: str = DENS
     density = ds["density"].values
     ax.plot(x, density, color=color, lw=lw, label=label)
     ax.set_yscale("log")
-    ax.set_ylim(bottom=max(density.max() * 1e-6, density[density > 0].min()))
+    ax.set_ylim(max(density.max() * 1e-6, density[density > 0].min()), density.max() * 5)
     ax.set_xlabel(rf"$\log(|\lambda| + {eps:g})$" if log else r"eigenvalue $\lambda$")
     ax.set_ylabel("density")
     if outliers:
