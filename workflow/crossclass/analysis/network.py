@@ -19,8 +19,7 @@ from crossclass import plugins
 from crossclass.curvature import LabeledData, ModelFunction
 from crossclass.data import load_subset
 from crossclass.errors import UserError
-from crossclass.training import load_trained
-from crossclass.training.checkpoint import load_checkpoint
+from crossclass.training.checkpoint import load_checkpoint, trained_model
 from crossclass.training.inputs import splits_for
 
 SPLITS = ("train", "test")
@@ -63,7 +62,7 @@ def load_network(checkpoint: str | os.PathLike, subset: str | os.PathLike,
     if batch_size < 1:
         raise UserError(f"batch size must be positive, got {batch_size}")
     state = load_checkpoint(checkpoint)
-    model, meta = load_trained(checkpoint, device)
+    model, meta = trained_model(state, device)
     if float64:
         model = model.double()
     splits = splits_for(plugins.load(plugins.NETWORKS, meta["net"]),

@@ -66,7 +66,11 @@ def load_trained(path: str | os.PathLike, device: str | torch.device = "cpu"
                  ) -> tuple[nn.Module, dict]:
     """(model in eval mode on `device` with the checkpoint's weights, meta) for analysis.
     The network is rebuilt through its plugin (group crossclass.networks) from `meta`."""
-    state = load_checkpoint(path)
+    return trained_model(load_checkpoint(path), device)
+
+
+def trained_model(state: dict, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+    """load_trained for a checkpoint already read with `load_checkpoint` (read it once)."""
     meta = state["meta"]
     build = plugins.load(plugins.NETWORKS, meta["net"])
     model = build(tuple(meta["in_shape"]), meta["num_classes"], **meta["net_options"])
