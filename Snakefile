@@ -23,7 +23,10 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-include: "rules/common.smk"
+include: "rules/config.smk"
+include: "rules/paths.smk"
+include: "rules/arguments.smk"
+include: "rules/figure_inputs.smk"
 
 
 wildcard_constraints:

@@ -7,7 +7,7 @@ rule fetch_data:
     params:
         root=config["data"]["root"],
         options=lambda wc: dataset_options(wc.dataset),
-        code=code("crossclass.commands.data", "crossclass.data", "crossclass.plugins"),
+        code=code("crossclass.commands.data"),
     log:
         log_path("fetch_data", "{dataset}"),
     benchmark:
@@ -30,7 +30,7 @@ rule subsample:
         seed=config["data"]["seed"],
         test=test_per_class_flag(),
         options=lambda wc: dataset_options(wc.dataset),
-        code=code("crossclass.commands.data", "crossclass.data", "crossclass.stores"),
+        code=code("crossclass.commands.data"),
     log:
         log_path("subsample", "{dataset}/n{n}"),
     benchmark:

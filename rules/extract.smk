@@ -2,11 +2,6 @@
 extended-gradient means (G's class / cross-class structure), every layer's section-7 statistics
 and a loss / error summary. The spectra reuse these stores (never recomputing the means)."""
 
-ANALYSIS_CODE = ("crossclass.commands.analyze", "crossclass.analysis", "crossclass.curvature",
-                 "crossclass.layerwise", "crossclass.collapse", "crossclass.linalg",
-                 "crossclass.nets", "crossclass.training", "crossclass.data", "crossclass.stores")
-
-
 rule extract:
     """means.zarr, layers.zarr, summary.zarr of one checkpoint on one split."""
     input:
@@ -23,7 +18,7 @@ rule extract:
         float64="--float64" if config["analysis"]["float64"] else "",
         device=DEVICE,
         progress=PROGRESS,
-        code=lambda wc: code(*ANALYSIS_CODE),
+        code=code("crossclass.commands.analyze"),
     log:
         log_path("extract", CHECKPOINT_KEY),
     benchmark:

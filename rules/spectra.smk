@@ -21,7 +21,7 @@ rule spectrum:
         spectrum=lambda wc: spectrum_args(spectrum_settings(wc.settings)),
         device=DEVICE,
         progress=PROGRESS,
-        code=lambda wc: code(*ANALYSIS_CODE, "crossclass.commands.spectra"),
+        code=code("crossclass.commands.analyze"),
     log:
         log_path("spectrum", SPECTRUM_KEY),
     benchmark:
@@ -42,8 +42,7 @@ rule mlr_spectrum:
         directory(MLR),
     params:
         mlr=lambda wc: mlr_args(),
-        code=lambda wc: code("crossclass.commands.analyze", "crossclass.mlr",
-                             "crossclass.stores"),
+        code=code("crossclass.commands.analyze"),
     log:
         log_path("mlr_spectrum", "n{n}"),
     benchmark:

@@ -18,8 +18,7 @@ rule train:
         sgd=sgd_flags(),
         device=DEVICE,
         progress="" if config["progress"] else "--no-progress",
-        code=code("crossclass.commands.train", "crossclass.training", "crossclass.nets",
-                  "crossclass.data", "crossclass.stores"),
+        code=code("crossclass.commands.train"),
     log:
         log_path("train", RUN_KEY),
     benchmark:
@@ -42,7 +41,7 @@ checkpoint select_lr:
         CHOICE,
     params:
         stores=lambda wc, input: " ".join(f"{run}/metrics.zarr" for run in input),
-        code=code("crossclass.commands.train", "crossclass.training.selection"),
+        code=code("crossclass.commands.train"),
     log:
         log_path("select_lr", KEY),
     benchmark:

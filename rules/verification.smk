@@ -6,7 +6,7 @@ rule verify_matrix:
         directory(VERIFY_MATRIX),
     params:
         options=lambda wc: options_args(matrix_options(wc)),
-        code=code("crossclass.commands.verify", "crossclass.verification", "crossclass.stores"),
+        code=code("crossclass.commands.verify"),
     conda:
         ENV
     log:
@@ -29,7 +29,7 @@ rule verify_spectrum:
         spectrum=lambda wc: spectrum_args(config["verification"][wc.matrix]["spectrum"]),
         device=DEVICE,
         progress=PROGRESS,
-        code=code("crossclass.commands.spectra", "crossclass.linalg", "crossclass.stores"),
+        code=code("crossclass.commands.spectra"),
     conda:
         ENV
     log:

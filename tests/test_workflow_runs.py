@@ -217,3 +217,17 @@ def test_report_holds_every_figure_with_caption_and_category(finished, tmp_path)
     for caption in ("verification of the spectral density estimate", "attribution via knockouts",
                     "dynamics with training and sample size", "KFAC", "Theorem 8.1"):
         assert caption in html, caption
+
+
+@pytest.mark.parametrize(("module", "replanned"), [
+    ("figures/fig5.py", {"fig5", "fig6", "layers"}),    # imported by fig6 and layers too
+    ("figures/plotting.py", set(FIGURES)),              # plotting code: figures only
+])
+def test_edited_shared_module_replans_exactly_its_importers(finished, module, replanned):
+    path = finished / "workflow" / "crossclass" / module
+    original = path.read_text()
+    try:
+        path.write_text(original + "\n# an edit\n")
+        assert planned(finished) == {**{name: 1 for name in replanned}, "all": 1}
+    finally:
+        path.write_text(original)
