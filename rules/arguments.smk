@@ -62,10 +62,6 @@ def spectrum_args(spec):
 
 
 
-SPECTRUM_DEFAULTS = {k: v["default"]
-                     for k, v in SCHEMA_DOC["$defs"]["spectrum"]["properties"].items()}
-
-
 def spectrum_settings(name):
     """The estimator settings analysis.spectra[name], schema defaults filled in."""
     return {**SPECTRUM_DEFAULTS, **config["analysis"]["spectra"][name]}

@@ -13,6 +13,7 @@ import jsonschema
 import yaml
 from snakemake.utils import validate
 
+from crossclass import plugins
 from crossclass.provenance import code_hash
 from crossclass.signatures import keyword_options
 
@@ -55,19 +56,73 @@ def check_config(config):
 check_config(config)
 
 
+def check_plugins(config):
+    """Dataset and net names exist in the entry-point registry, and their options are ones the
+    plugin takes (read from its signature, nothing imported)."""
+    sources = Path(workflow.basedir) / "workflow"
+    for group, key, used in (
+        (plugins.DATASETS, "datasets", [e["dataset"] for e in config["experiments"]]),
+        (plugins.NETWORKS, "nets", [e["net"] for e in config["experiments"]]),
+    ):
+        known = plugins.available(group)
+        for name in [*config[key], *used]:
+            if name not in known:
+                where = key if name in config[key] else "experiments"
+                stop(f"{where}: unknown {key[:-1]} {name!r}; available: {', '.join(known)}")
+        for name, options in config[key].items():
+            taken = plugins.plugin_options(group, name, sources)
+            unknown = [] if taken is None else sorted(set(options) - set(taken))
+            if unknown:
+                stop(f"{key}.{name}.{unknown[0]}: {name} takes no such option; "
+                     f"options: {', '.join(taken) or 'none'}")
+
+
+def check_spectrum(where, spec, size=None):
+    """Estimator settings the schema cannot judge alone: on a matrix of known `size`, the
+    Lanczos steps M and M0 and the deflated rank must be below it."""
+    spec = {**SPECTRUM_DEFAULTS, **spec}
+    if size is None:
+        return
+    for key in ("M", "M0"):
+        if spec[key] > size:
+            stop(f"{where}.{key} = {spec[key]} exceeds the matrix size {size}; "
+                 f"allowed: 2 <= {key} <= {size}")
+    if spec["deflate"] != "C" and spec["deflate"] >= size:
+        stop(f"{where}.deflate = {spec['deflate']}; allowed: 0 <= deflate < {size}")
+
+
 def check_experiments(config):
     """Cross-key checks the schema cannot express, each as one line."""
+    seen = set()
     for exp in config["experiments"]:
+        pair = (exp["dataset"], exp["net"])
+        if pair in seen:
+            stop(f"experiments: ({exp['dataset']}, {exp['net']}) is listed twice; merge them")
+        seen.add(pair)
         epochs = train_epochs(exp["dataset"], exp["net"])
         late = [e for e in exp["epochs"] if e > epochs]
         if late:
             stop(f"experiments ({exp['dataset']}, {exp['net']}).epochs {late} exceed "
                  f"training.epochs = {epochs}")
+    t = config["training"]
+    if t["lr_min"] > t["lr_max"]:
+        stop(f"training.lr_min = {t['lr_min']} exceeds training.lr_max = {t['lr_max']}")
     spectra = config["analysis"]["spectra"]
     for name in config["analysis"]["operators"]:
         if name not in spectra:
             stop(f"analysis.operators.{name}: no settings {name!r} in analysis.spectra "
                  f"({', '.join(sorted(spectra))})")
+    for name, matrix in config["verification"].items():
+        size = matrix.get("p", SCHEMA_DOC["properties"]["verification"]["properties"][name][
+            "properties"]["p"]["default"])
+        check_spectrum(f"verification.{name}.spectrum", matrix.get("spectrum", {}), size)
+    mlr = config["figure_data"].get("mlr")
+    if mlr is not None and mlr["D"] < mlr["C"]:
+        stop(f"figure_data.mlr.D = {mlr['D']} is below C = {mlr['C']}; Theorem 8.1 needs D >= C")
+
+
+SPECTRUM_DEFAULTS = {k: v["default"]
+                     for k, v in SCHEMA_DOC["$defs"]["spectrum"]["properties"].items()}
 
 
 def experiment(dataset, net, where="experiments"):
@@ -100,4 +155,5 @@ def analysed_epochs(wildcards):
     return sorted(experiment(wildcards.dataset, wildcards.net)["epochs"])
 
 
+check_plugins(config)
 check_experiments(config)

@@ -38,6 +38,28 @@ BROKEN = [
     ("figure_data: {fig6: {spectra: density}}\n",
      "figure_data.fig6.spectra: analysis.spectra.density must set deflate: C"),
     ("figure_data: {layers: {layer: 'a:b'}}\n", "figure_data.layers.layer: 'a:b' does not match"),
+    ("experiments: [{dataset: imagenet, net: mlp, n_per_class: [5], epochs: [1]}]\n",
+     "experiments: unknown dataset 'imagenet'; available: ccm, cifar10"),
+    ("experiments: [{dataset: gmm, net: transformer, n_per_class: [5], epochs: [1]}]\n",
+     "experiments: unknown net 'transformer'; available: mlp, resnet18, vgg11"),
+    ("datasets: {gmm: {clusters: 3}}\n",
+     "datasets.gmm.clusters: gmm takes no such option; options: num_classes, dim,"),
+    ("nets: {vgg11: {depth: 3}}\n", "nets.vgg11.depth: vgg11 takes no such option; "
+     "options: width, head"),
+    ("training: {lr_min: 0.5, lr_max: 0.1}\n",
+     "training.lr_min = 0.5 exceeds training.lr_max = 0.1"),
+    ("figure_data: {mlr: {D: 3, C: 4}}\n", "figure_data.mlr.D = 3 is below C = 4"),
+    ("figure_options: {fig5: {colour: red}}\n",
+     "figure_options.fig5.colour: figure fig5 takes no such option; options: outliers"),
+    ("experiments: [{dataset: gmm, net: mlp, n_per_class: [5], epochs: [1]},\n"
+     "              {dataset: gmm, net: mlp, n_per_class: [9], epochs: [2]}]\n",
+     "experiments: (gmm, mlp) is listed twice"),
+    ("analysis: {spectra: {density: {K: 1000000}}}\n",
+     "analysis.spectra.density.K: 1000000 is greater than the maximum of 65536"),
+    ("verification:\n  fig15b:\n    p: 20\n    spectrum: {M0: 32, M: 10}\n",
+     "verification.fig15b.spectrum.M0 = 32 exceeds the matrix size 20"),
+    ("verification:\n  fig15a:\n    spectrum: {M0: 1}\n",
+     "verification.fig15a.spectrum.M0: 1 is less than the minimum of 2"),
 ]
 
 

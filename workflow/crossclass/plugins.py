@@ -9,11 +9,14 @@ The built-in plugins are declared the same way in this project's pyproject.toml.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from crossclass.errors import UserError
+from crossclass.signatures import keyword_options
 
 DATASETS = "crossclass.datasets"
 NETWORKS = "crossclass.networks"
@@ -31,3 +34,28 @@ def load(group: str, name: str) -> Callable[..., Any]:
         kind = group.rsplit(".", 1)[-1]
         raise UserError(f"unknown {kind[:-1]} {name!r}; available: {', '.join(available(group))}")
     return matches[0].load()
+
+
+PLUGIN_ARGUMENTS = {DATASETS: 2, NETWORKS: 2}  # (root, download) and (in_shape, num_classes)
+
+
+def plugin_options(group: str, name: str, source_root: Path | None = None) -> list[str] | None:
+    """The options plugin `name` of `group` takes, read statically from its signature (no
+    import; this package's plugins from the sources under `source_root` when given); None when
+    it takes **options or its source cannot be found."""
+    target = next(ep.value for ep in entry_points(group=group) if ep.name == name)
+    module, _, function = target.partition(":")
+    head, *rest = module.split(".")
+    if source_root is not None and head == __package__:
+        root = Path(source_root)
+        base = root.joinpath(*module.split("."))
+    else:
+        spec = importlib.util.find_spec(head)  # the top-level package only: nothing imported
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        base = Path(next(iter(spec.submodule_search_locations))).joinpath(*rest)
+        root = base.parents[len(rest)]
+    path = next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
+    if path is None:
+        return None
+    return keyword_options(path, function, skip=PLUGIN_ARGUMENTS[group], source_root=root)
