@@ -2,9 +2,7 @@
 cannot express, each failing while planning with one `crossclass config error` line. Nothing
 here imports torch."""
 
-import functools
 import json
-import math
 import shlex
 import sys
 from pathlib import Path
@@ -16,6 +14,7 @@ from snakemake.utils import validate
 from crossclass import plugins
 from crossclass.provenance import code_hash
 from crossclass.signatures import keyword_options
+from crossclass.sweep import lr_grid
 
 SCHEMA = workflow.source_path("../config/schema.yaml")
 
@@ -139,15 +138,10 @@ def train_epochs(dataset, net):
     return experiment(dataset, net).get("train_epochs", table.get(dataset, table["default"]))
 
 
-@functools.cache
 def learning_rates(net):
-    """The sweep: lr_count(net) log-spaced rates from lr_max down to lr_min (Appendix D.1)."""
+    """The sweep of `net`: training.lr_count[net] rates from lr_max down to lr_min."""
     t = config["training"]
-    count = t["lr_count"].get(net, t["lr_count"]["default"])
-    if count == 1:
-        return [t["lr_max"]]
-    hi, lo = math.log10(t["lr_max"]), math.log10(t["lr_min"])
-    return [float(f"{10 ** (hi + (lo - hi) * i / (count - 1)):.6g}") for i in range(count)]
+    return lr_grid(t["lr_count"].get(net, t["lr_count"]["default"]), t["lr_min"], t["lr_max"])
 
 
 def analysed_epochs(wildcards):

@@ -42,15 +42,12 @@ MLR = f"{RESULTS}/mlr/n{{n}}.zarr"
 
 
 def selected_run(wildcards):
-    """The run folder of the learning rate that `checkpoint select_lr` chose for (dataset, net,
-    n); until that checkpoint has run, Snakemake plans with its choice file instead."""
+    """The run folder that `checkpoint select_lr` chose for (dataset, net, n), as its choice
+    file names it; until that checkpoint has run, Snakemake plans with the choice file."""
     choice = checkpoints.select_lr.get(dataset=wildcards.dataset, net=wildcards.net,
                                        n=wildcards.n).output[0]
     with open(choice) as f:
-        lr = json.load(f)["selected"]["lr"]
-    rates = learning_rates(wildcards.net)
-    index = min(range(len(rates)), key=lambda i: abs(math.log(rates[i] / lr)))
-    return RUN.format(dataset=wildcards.dataset, net=wildcards.net, n=wildcards.n, lr=index)
+        return str(Path(json.load(f)["selected"]["store"]).parent)
 
 
 def checkpoint_file(wildcards, input):

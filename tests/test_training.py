@@ -8,6 +8,7 @@ import pytest
 import torch
 from crossclass.data import ArraySplits
 from crossclass.errors import UserError
+from crossclass.sweep import lr_grid
 from crossclass.training import (
     TrainConfig,
     checkpoint_epochs,
@@ -16,7 +17,6 @@ from crossclass.training import (
     load_checkpoint,
     log_spaced_epochs,
     lr_at,
-    lr_grid,
     milestone_epochs,
     select_lr,
     write_choice,
@@ -142,13 +142,15 @@ def test_batches_drop_only_a_singleton_tail():
     assert [len(b) for b in batches(torch.arange(8), 4)] == [4, 4]
 
 
-def test_lr_grid_is_log_spaced():
-    grid = lr_grid(100)
-    assert len(grid) == 100 and grid[0] == pytest.approx(1e-4) and grid[-1] == pytest.approx(0.25)
-    np.testing.assert_allclose(np.diff(np.log(grid)), math.log(2500) / 99, rtol=1e-9)
-    assert len(lr_grid(25)) == 25
-    with pytest.raises(UserError):
-        lr_grid(0)
+def test_lr_grid_is_log_spaced_from_high_to_low():
+    grid = lr_grid(100, 1e-4, 0.25)
+    assert len(grid) == 100 and grid[0] == 0.25 and grid[-1] == pytest.approx(1e-4)
+    np.testing.assert_allclose(np.diff(np.log(grid)), -math.log(2500) / 99, atol=1e-5)
+    assert all(float(repr(r)) == r and len(f"{r:.6g}") == len(f"{r}") for r in grid)
+    assert lr_grid(1, 0.01, 0.1) == [0.1]
+    for bad in ((0, 1e-4, 0.25), (5, 0.5, 0.1), (5, 0.0, 0.1)):
+        with pytest.raises(UserError):
+            lr_grid(*bad)
 
 
 def run(lr, err, loss):

@@ -6,11 +6,11 @@ from crossclass.training.checkpoint import load_checkpoint, load_trained, save_c
 from crossclass.training.config import TrainConfig, checkpoint_epochs, log_spaced_epochs
 from crossclass.training.loop import TrainResult, evaluate, fit, train_epoch
 from crossclass.training.schedule import lr_at, make_optimizer, milestone_epochs
-from crossclass.training.selection import final_metrics, lr_grid, select_lr, write_choice
+from crossclass.training.selection import final_metrics, select_lr, write_choice
 
 __all__ = [
     "TrainConfig", "TrainResult", "checkpoint_epochs", "evaluate", "final_metrics", "fit",
-    "load_checkpoint", "load_trained", "log_spaced_epochs", "lr_at", "lr_grid",
+    "load_checkpoint", "load_trained", "log_spaced_epochs", "lr_at",
     "make_optimizer", "milestone_epochs", "save_checkpoint", "select_lr", "train_epoch",
     "write_choice",
 ]

@@ -1,5 +1,5 @@
-"""Learning-rate sweep (Appendix D.1): log-spaced initial rates, and the choice of the rate with
-the best test error at the last epoch (ties -> smaller final test loss -> smaller rate)."""
+"""Learning-rate selection (Appendix D.1): of the sweep's runs (grid: crossclass.sweep), the rate
+with the best test error at the last epoch (ties -> smaller final test loss -> smaller rate)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,8 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from crossclass.errors import UserError
 from crossclass.stores import read_store, store_params
-
-LR_RANGE = (1e-4, 0.25)
-PAPER_COUNTS = {"vgg11": 100, "resnet18": 100, "mlp": 25}
-
-
-def lr_grid(count: int, low: float = LR_RANGE[0], high: float = LR_RANGE[1]) -> list[float]:
-    """`count` log-spaced rates from `low` to `high` inclusive (paper: 100 for VGG11/ResNet18,
-    25 for the MLP, in [1e-4, 0.25])."""
-    if count < 1 or not 0 < low <= high:
-        raise UserError(f"need count >= 1 and 0 < low <= high, got {count}, {low}, {high}")
-    return [float(v) for v in np.geomspace(low, high, count)]
 
 
 def final_metrics(store: str | os.PathLike) -> dict:
