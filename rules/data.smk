@@ -14,8 +14,9 @@ rule fetch_data:
         bench_path("fetch_data", "{dataset}")
     conda:
         ENV
+    threads: 1
     shell:
-        "crossclass data fetch --dataset {wildcards.dataset} --root {params.root} {params.options} "
+        "crossclass --threads {threads} data fetch --dataset {wildcards.dataset} --root {params.root} {params.options} "
         "> {log} 2>&1"
 
 
@@ -37,7 +38,8 @@ rule subsample:
         bench_path("subsample", "{dataset}/n{n}")
     conda:
         ENV
+    threads: 1
     shell:
-        "crossclass data subsample --dataset {wildcards.dataset} --root {params.root} "
+        "crossclass --threads {threads} data subsample --dataset {wildcards.dataset} --root {params.root} "
         "{params.options} --n-per-class {wildcards.n} --seed {params.seed} {params.test} "
         "--out {output} > {log} 2>&1"

@@ -25,8 +25,9 @@ rule extract:
         bench_path("extract", CHECKPOINT_KEY)
     conda:
         ENV
+    threads: 1
     shell:
-        "crossclass extract --checkpoint {params.checkpoint} --subset {input.subset} "
+        "crossclass --threads {threads} extract --checkpoint {params.checkpoint} --subset {input.subset} "
         "--root {params.root} --split {wildcards.split} --batch-size {params.batch_size} "
         "{params.float64} --device {params.device} {params.progress} "
         "--out-means {output.means} --out-layers {output.layers} "

@@ -50,6 +50,7 @@ for figure_name, (figure_category, figure_inputs) in FIGURES.items():
             log_path("figure", figure_name),
         benchmark:
             bench_path("figure", figure_name)
+        threads: 1
         shell:
-            "crossclass figure {params.name} --inputs {input:q} --output {output.pdf} "
+            "crossclass --threads {threads} figure {params.name} --inputs {input:q} --output {output.pdf} "
             "{params.options} > {log} 2>&1"

@@ -28,8 +28,9 @@ rule spectrum:
         bench_path("spectrum", SPECTRUM_KEY)
     conda:
         ENV
+    threads: 1
     shell:
-        "crossclass operator-spectrum --checkpoint {params.checkpoint} --subset {input.subset} "
+        "crossclass --threads {threads} operator-spectrum --checkpoint {params.checkpoint} --subset {input.subset} "
         "--root {params.root} --split {wildcards.split} --operator {wildcards.operator:q} "
         "--batch-size {params.batch_size} {params.float64} --means {input.means} "
         "--layers {input.layers} {params.spectrum} --device {params.device} {params.progress} "
@@ -49,6 +50,7 @@ rule mlr_spectrum:
         bench_path("mlr_spectrum", "n{n}")
     conda:
         ENV
+    threads: 1
     shell:
-        "crossclass mlr-spectrum {params.mlr} --n-per-class {wildcards.n} --out {output} "
+        "crossclass --threads {threads} mlr-spectrum {params.mlr} --n-per-class {wildcards.n} --out {output} "
         "> {log} 2>&1"

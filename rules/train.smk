@@ -25,8 +25,9 @@ rule train:
         bench_path("train", RUN_KEY)
     conda:
         ENV
+    threads: 1
     shell:
-        "crossclass train --subset {input} --root {params.root} --net {wildcards.net} "
+        "crossclass --threads {threads} train --subset {input} --root {params.root} --net {wildcards.net} "
         "{params.net_options} --lr {params.lr} --epochs {params.epochs} {params.sgd} "
         "--checkpoints {params.checkpoints} --device {params.device} {params.progress} "
         "--out {output} > {log} 2>&1"
@@ -48,5 +49,6 @@ checkpoint select_lr:
         bench_path("select_lr", KEY)
     conda:
         ENV
+    threads: 1
     shell:
-        "crossclass select-lr --stores {params.stores} --out {output} > {log} 2>&1"
+        "crossclass --threads {threads} select-lr --stores {params.stores} --out {output} > {log} 2>&1"

@@ -15,8 +15,9 @@ rule verify_matrix:
         bench_path("verify_matrix", "{matrix}")
     wildcard_constraints:
         matrix="fig15a|fig15b",
+    threads: 1
     shell:
-        "crossclass verify matrix {wildcards.matrix} {params.options} --output {output} > {log} 2>&1"
+        "crossclass --threads {threads} verify matrix {wildcards.matrix} {params.options} --output {output} > {log} 2>&1"
 
 
 rule verify_spectrum:
@@ -38,6 +39,7 @@ rule verify_spectrum:
         bench_path("verify_spectrum", "{matrix}")
     wildcard_constraints:
         matrix="fig15a|fig15b",
+    threads: 1
     shell:
-        "crossclass spectra matrix --input {input} --output {output} {params.spectrum} "
+        "crossclass --threads {threads} spectra matrix --input {input} --output {output} {params.spectrum} "
         "--device {params.device} {params.progress} > {log} 2>&1"

@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
         "`crossclass SUBCOMMAND --help` for its arguments.",
     )
     parser.add_argument("--version", action="version", version=f"crossclass {__version__}")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="torch intra-op threads (the workflow passes each rule's threads)")
     subparsers = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
@@ -30,8 +32,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def set_threads(threads: int) -> None:
+    """Cap torch's intra-op threads, so that concurrent jobs do not oversubscribe the CPU."""
+    if threads < 1:
+        raise SystemExit(f"crossclass: error: --threads must be >= 1, got {threads}")
+    import torch
+
+    torch.set_num_threads(threads)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.threads is not None:
+        set_threads(args.threads)
     try:
         args.func(args)
     except UserError as err:
