@@ -83,7 +83,7 @@ def model_and_data(run: dict, epoch: int, split: str = "train", dtype=torch.floa
 
 
 def dense_reference(model, X, y, weight_only: str | None = None) -> dict[str, torch.Tensor]:
-    """Independent dense G parts (MATH.md eq. 6.4 corrected) and Hess, from per-example
+    """Independent dense G parts (eq. 6.4 corrected, docs/curvature.md) and Hess, from per-example
     Jacobians; weight_only: restrict to the parameters named."""
     named = dict(model.named_parameters())
     names = [weight_only] if weight_only else list(named)

@@ -1,8 +1,8 @@
-"""Exact identities of crossclass.curvature against dense float64 matrices (MATH.md).
+"""Exact identities of crossclass.curvature against dense float64 matrices (docs/curvature.md).
 
 Tiny models (an MLP, and a CNN with BatchNorm in eval mode and biases), C = 4 classes with
 n = 3 examples each, batch size 5 so that batches straddle classes. Dense references come from
-torch.func.hessian / jacrev; every identity MATH.md calls exact must hold to 1e-10 relative
+torch.func.hessian / jacrev; every identity the docs call exact must hold to 1e-10 relative
 (Frobenius) residual.
 """
 
@@ -180,7 +180,7 @@ def test_batched_means_equal_dense(prob):
 
 
 def dense_components(prob: Problem) -> dict[str, torch.Tensor]:
-    """The four terms of eq. 6.4, built densely from per-example gradients (MATH.md forms)."""
+    """The four terms of eq. 6.4, built densely from per-example gradients (corrected forms, docs/curvature.md)."""
     g_cd, w_cd = dense_means(prob)
     off = ~torch.eye(C, dtype=torch.bool)
     w_c = (w_cd * off).sum(1)
@@ -206,7 +206,7 @@ def test_g_decomposition_is_exact(prob):
 
 
 def test_paper_cross_term_breaks_the_identity(prob):
-    """The printed G_cross,c (with g_{c'}) leaves a residual of order 1 (MATH.md erratum)."""
+    """The printed G_cross,c (with g_{c'}) leaves a residual of order 1 (an erratum, docs/curvature.md)."""
     ref = dense_components(prob)
     printed = ref["class"] + ref["paper_cross"] + ref["within"] + ref["same"]
     assert rel(printed, prob.G) > 0.1  # of order 1 (about 0.8 for these models)

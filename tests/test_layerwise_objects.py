@@ -1,4 +1,4 @@
-"""Dense float64 checks of the layer-wise objects of a tiny MLP (MATH.md, layer-wise section).
+"""Dense float64 checks of the layer-wise objects of a tiny MLP (docs/layerwise.md).
 
 References are built independently of crossclass.layerwise: per-example errors by torch.func.jacrev
 of the network tail, the full-model Jacobian by jacrev over the parameters, and every moment by

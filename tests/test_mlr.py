@@ -21,7 +21,7 @@ from crossclass.mlr import (
 )
 from torch.func import hessian, jacrev
 
-EXACT = 1e-10  # relative Frobenius residual for identities MATH.md calls exact
+EXACT = 1e-10  # relative Frobenius residual for identities the docs call exact
 
 
 def rel(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -1,8 +1,23 @@
-"""crossclass: class / cross-class decomposition of deep-learning spectra.
+"""crossclass: class / cross-class decomposition of deep-learning spectra (Papyan, JMLR 2020).
 
-Subpackages, one concept each:
-  linalg     matrix-free operators and the Lanczos family (Appendix C)
-  commands   the `crossclass` console subcommands that the Snakemake rules call
+Subpackages and modules, one concept each (lower layers never import higher ones):
+  linalg       matrix-free operators, knockouts, deflation and the Lanczos family (Appendix C)
+  curvature    Hess, G, E and the class / cross-class decomposition of G (sections 5-6)
+  layerwise    features, backpropagated errors, G^l, KFAC, CFAC, weights (section 7)
+  collapse     neural-collapse metrics of the layer-wise class means
+  mlr          multinomial logistic regression on CCM and Theorem 8.1 (section 8)
+  data         dataset plugins, balanced subsampling, input adaptation
+  nets         network plugins (VGG11, ResNet18, MLP)
+  training     SGD as in Appendix D, checkpoints, learning-rate selection
+  sweep        the learning-rate grid (torch-free, used while planning)
+  analysis     what the workflow extracts from a checkpoint, and named operator spectra
+  claims       the paper's claims judged from the stores
+  figures      one module per figure; report holds their captions
+  verification synthetic matrices with known spectra (Figure 15)
+  commands     the `crossclass` console subcommands that the Snakemake rules call
+  stores, plugins, provenance, signatures, options, errors
+               atomic Zarr stores, entry-point registries, source hashes, static option
+               checks, KEY=VALUE parsing, the one-line user error
 """
 
 __version__ = "0.1.0"

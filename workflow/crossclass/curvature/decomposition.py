@@ -1,4 +1,4 @@
-"""The class / cross-class decomposition of G (eq. 6.4, corrected in MATH.md) and knockouts.
+"""The class / cross-class decomposition of G (eq. 6.4, corrected: docs/curvature.md) and knockouts.
 
 From the cross-class means g_{c,c'} (p,), the class means g_c and the weights w_{c,c'}, w_c:
   G_class  = sum_c w_c g_c g_c^T                                    rank <= C

@@ -1,5 +1,5 @@
 """Weighted second moments of the backpropagated errors and their class / cross-class
-decomposition (section 7.7, with the MATH.md errata).
+decomposition (section 7.7, with the errata of docs/layerwise.md).
 
 Weights w_{i,c,c'} = p_{i,c,c'} / (nC) (they sum to 1); from delta (C, n, C, d):
   Delta        = sum_{i,c,c'} w delta delta^T   (no extra 1/(nC))            (d, d)

@@ -1,7 +1,7 @@
 """How well layer-gradient means factor as Khatri-Rao products (section 7.12).
 
 Layer gradients g_{i,c,c'} = delta_{i,c,c'} h_{i,c}^T (as (d_out, d_in) matrices, i.e. the
-row-major vec kron(delta, h)). Their means under the G weights (MATH.md):
+row-major vec kron(delta, h)). Their means under the G weights (docs/layerwise.md):
   g_{c,c'} = sum_i pi_{i,c,c'} delta_{i,c,c'} h_{i,c}^T,   g_c = sum_{c' != c} pi_{c,c'} g_{c,c'}
 are compared with the products delta_{c,c'} h_c^T and delta_c h_c^T (h_c the unweighted feature
 class mean) by cosine <A, B> / (|A| |B|) and relative error |A - B| / |A| (Frobenius).

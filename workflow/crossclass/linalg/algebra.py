@@ -1,5 +1,5 @@
 """Operator algebra beyond +, -, * and shift: dense and low-rank operators, projection
-knockouts (section 3, corrected in MATH.md) and deflation by computed eigenpairs.
+knockouts (section 3, corrected: docs/linalg.md) and deflation by computed eigenpairs.
 
 Projection knockout of B from A (both m x n):  (I - U U^T) A (I - V V^T), with U, V the left
 and right singular vectors of B for its NON-ZERO singular values (rank-revealing tolerance),

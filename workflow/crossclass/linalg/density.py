@@ -1,5 +1,5 @@
 """Spectral densities from Ritz pairs: Normalization (Alg. 4), LanczosApproxSpec (Alg. 3) and
-the corrected log-spectrum estimator (C.7, MATH.md).
+the corrected log-spectrum estimator (C.7, corrected: docs/linalg.md).
 
 A density is a mixture of Gaussian bumps g_sigma centred at nodes x_m with weights w_m
 (y_m[1]^2, averaged over start vectors), evaluated on K points of an interval [lo, hi].

@@ -6,7 +6,7 @@ two differ by a fixed permutation and have identical spectra). Then J^T = x (x) 
 
     G = Ave_n J_n^T U_n J_n = Ave_n (x_n x_n^T) (x) U_n,   U_n = diag(p_n) - p_n p_n^T,
 
-of size (DC, DC). U(p) has rank C - 1 (U 1 = 0) when p > 0 (MATH.md; the paper says C).
+of size (DC, DC). U(p) has rank C - 1 (U 1 = 0) when p > 0 (docs/mlr.md; the paper says C).
 Since f is linear in theta, G is also exactly the Hessian of the mean cross-entropy.
 """
 
