@@ -180,7 +180,7 @@ def test_batched_means_equal_dense(prob):
 
 
 def dense_components(prob: Problem) -> dict[str, torch.Tensor]:
-    """The four terms of eq. 6.4, built densely from per-example gradients (corrected forms, docs/curvature.md)."""
+    """The four terms of eq. 6.4 (corrected: docs/curvature.md), dense from per-example grads."""
     g_cd, w_cd = dense_means(prob)
     off = ~torch.eye(C, dtype=torch.bool)
     w_c = (w_cd * off).sum(1)
@@ -206,7 +206,7 @@ def test_g_decomposition_is_exact(prob):
 
 
 def test_paper_cross_term_breaks_the_identity(prob):
-    """The printed G_cross,c (with g_{c'}) leaves a residual of order 1 (an erratum, docs/curvature.md)."""
+    """The printed G_cross,c (with g_{c'}) leaves a residual of order 1 (docs/curvature.md)."""
     ref = dense_components(prob)
     printed = ref["class"] + ref["paper_cross"] + ref["within"] + ref["same"]
     assert rel(printed, prob.G) > 0.1  # of order 1 (about 0.8 for these models)

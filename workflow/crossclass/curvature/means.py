@@ -1,4 +1,4 @@
-"""Extended gradients and their class / cross-class means (paper section 6, errata in docs/curvature.md).
+"""Extended gradients and their class / cross-class means (section 6, docs/curvature.md).
 
 For example i of class c (n per class, C classes, true gradient sign):
   g_{i,c,c'} = d loss(f(x_{i,c}), y_{c'}) / dtheta = J_{i,c}^T (p_{i,c} - e_{c'})   (p,)

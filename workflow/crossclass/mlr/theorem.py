@@ -1,4 +1,4 @@
-"""Closed forms for the expected FIM on CCM(D, C): Theorem 8.1 (with corrected multiplicities, docs/mlr.md)
+"""Closed forms for the expected FIM on CCM(D, C): Theorem 8.1 (multiplicities: docs/mlr.md)
 and the Monte-Carlo error of the sampled G.
 
 Setting: multinomial logistic regression f(x) = W x on CCM(D, C) data x = t e_c + z,

@@ -2,7 +2,7 @@
 
 Paper preset (Appendix D.1): depth=8 linear layers (7 hidden layers of 2048 units, layers
 W^1..W^8 with W^8 the classifier), BatchNorm before each ReLU. Layer l computes
-z^l = W^l h^{l-1} (no bias by default, the layer model of docs/layerwise.md; BatchNorm supplies the shift).
+z^l = W^l h^{l-1} (no bias by default, as in docs/layerwise.md; BatchNorm supplies the shift).
 """
 
 from __future__ import annotations
