@@ -27,13 +27,14 @@ include: "rules/config.smk"
 include: "rules/paths.smk"
 include: "rules/arguments.smk"
 include: "rules/figure_inputs.smk"
+include: "rules/resources.smk"
 
 
 wildcard_constraints:
     dataset="[a-z][a-z0-9_]*",
     net="[a-z][a-z0-9_]*",
     n="[0-9]+",
-    lr="[0-9]+",
+    batch="[0-9]+",
     epoch="[0-9]+",
     split="train|test",
     settings="[a-z][a-z0-9_]*",
@@ -55,3 +56,4 @@ rule all:
         [figure_path(name) for name in config["figures"]],
         experiment_targets(),
     default_target: True
+

@@ -76,3 +76,21 @@ def mlr_args():
     return (f"--D {m['D']} --C {m['C']} --t {m['t']} --seed {m['seed']}{alpha} "
             f"--weight-decay {m['weight_decay']} --max-iter {m['max_iter']}")
 
+
+def train_commands(wildcards, input, output, threads):
+    """One `crossclass train` per rate of the batch, run in order (the first failure stops)."""
+    net_options = options_args(
+        {k: json.dumps(v) for k, v in config["nets"].get(wildcards.net, {}).items()},
+        flag="--net-option",
+    )
+    progress = "" if config["progress"] else "--no-progress"
+    rates = learning_rates(wildcards.net)
+    epochs = train_epochs(wildcards.dataset, wildcards.net)
+    checkpoints = " ".join(map(str, analysed_epochs(wildcards)))
+    return " && ".join(
+        f"crossclass --threads {threads} train --subset {input[0]} --root "
+        f"{shlex.quote(config['data']['root'])} --net {wildcards.net} {net_options} "
+        f"--lr {rates[index]} --epochs {epochs} {sgd_flags()} --checkpoints {checkpoints} "
+        f"--device {DEVICE} {progress} --out {output[0]}/lr{index}"
+        for index in sweep_batches(wildcards.net)[int(wildcards.batch)]
+    )

@@ -2,16 +2,20 @@
 cannot express, each failing while planning with one `crossclass config error` line. Nothing
 here imports torch."""
 
+import functools
 import json
+import math
+import re
 import shlex
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import jsonschema
 import yaml
 from snakemake.utils import validate
 
-from crossclass import plugins
+from crossclass import plugins, sizes
 from crossclass.provenance import code_hash
 from crossclass.signatures import keyword_options
 from crossclass.sweep import lr_grid
@@ -142,6 +146,12 @@ def learning_rates(net):
     """The sweep of `net`: training.lr_count[net] rates from lr_max down to lr_min."""
     t = config["training"]
     return lr_grid(t["lr_count"].get(net, t["lr_count"]["default"]), t["lr_min"], t["lr_max"])
+
+
+def sweep_batches(net):
+    """[[rate index, ...] per batch]: training.runs_per_job consecutive rates of the sweep."""
+    size, count = config["training"]["runs_per_job"], len(learning_rates(net))
+    return [list(range(start, min(start + size, count))) for start in range(0, count, size)]
 
 
 def analysed_epochs(wildcards):

@@ -2,6 +2,7 @@
 
 rule fetch_data:
     """Download a dataset's files into data.root (no-op for embedded datasets)."""
+    localrule: True
     output:
         touch(FETCHED),
     params:
@@ -22,6 +23,7 @@ rule fetch_data:
 
 rule subsample:
     """The indices of n training examples per class (nested across n) and of the test split."""
+    localrule: True
     input:
         FETCHED,
     output:

@@ -4,8 +4,14 @@ and a loss / error summary. The spectra reuse these stores (never recomputing th
 
 rule extract:
     """means.zarr, layers.zarr, summary.zarr of one checkpoint on one split."""
+    group:
+        "checkpoint"
+    resources:
+        gpu=GPUS,
+        mem_mb=analysis_memory,
+        runtime=analysis_runtime((), None),
     input:
-        run=selected_run,
+        run=selected_batch,
         subset=SUBSET,
     output:
         means=directory(MEANS),
@@ -25,7 +31,7 @@ rule extract:
         bench_path("extract", CHECKPOINT_KEY)
     conda:
         ENV
-    threads: 1
+    threads: JOB_THREADS
     shell:
         "crossclass --threads {threads} extract --checkpoint {params.checkpoint} --subset {input.subset} "
         "--root {params.root} --split {wildcards.split} --batch-size {params.batch_size} "

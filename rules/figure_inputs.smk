@@ -1,5 +1,6 @@
 """Figure inputs: which stores each figure reads (config figure_data), in the order its
-draw() expects them. `FIGURES` in rules/figures.smk names the input function of each figure."""
+draw() expects them; `FIGURES` (at the end) names the report category and input function of
+each figure, from which rules/figures.smk generates one rule per figure."""
 
 
 def check_figures(config, figures):
@@ -86,3 +87,31 @@ def layers_inputs(wildcards):
 def mlr_inputs(wildcards):
     """One MLR store per n_per_class of figure_data.mlr."""
     return [MLR.format(n=n) for n in config["figure_data"]["mlr"]["n_per_class"]]
+
+
+# name -> (report category, input function: the stores draw() reads, in its order)
+FIGURES = {
+    "fig15": ("Figure 15", fig15_inputs),
+    "fig5": ("Figure 5: G decomposition", fig5_inputs),
+    "fig6": ("Figure 6: dynamics", fig6_inputs),
+    "layers": ("Layer-wise structure", layers_inputs),
+    "mlr": ("MLR (Theorem 8.1)", mlr_inputs),
+}
+
+
+def requested_spectra():
+    """{(settings, operators): [checkpoint, ...]}: what each checkpoint's job estimates."""
+    paths = experiment_targets()
+    for name in config["figures"]:
+        paths += FIGURES[name][1](SimpleNamespace())
+    wanted = {}
+    for path in paths:
+        match = SPECTRUM_PATH.fullmatch(path)
+        if match:
+            ops = wanted.setdefault((match["checkpoint"], match["settings"]), [])
+            if match["operator"] not in ops:
+                ops.append(match["operator"])
+    groups = {}
+    for (checkpoint, settings), ops in wanted.items():
+        groups.setdefault((settings, tuple(ops)), []).append(checkpoint)
+    return groups

@@ -6,17 +6,8 @@ A figure's `code` param hashes the import closure of its module (and of the figu
 so editing one figure, or a module only it imports, reruns that figure alone and never an
 upstream job. To add a figure: a module crossclass/figures/NAME.py with
 `draw(inputs, output, *, option=default, ...)`, a caption report/NAME.rst, an input function
-in rules/figure_inputs.smk, and one line here.
+in rules/figure_inputs.smk, and one line in its FIGURES table.
 """
-
-# name -> (report category, input function: the stores draw() reads, in its order)
-FIGURES = {
-    "fig15": ("Figure 15", fig15_inputs),
-    "fig5": ("Figure 5: G decomposition", fig5_inputs),
-    "fig6": ("Figure 6: dynamics", fig6_inputs),
-    "layers": ("Layer-wise structure", layers_inputs),
-    "mlr": ("MLR (Theorem 8.1)", mlr_inputs),
-}
 
 check_figures(config, FIGURES)
 

@@ -29,9 +29,9 @@ VERIFY_SPECTRUM = f"{RESULTS}/verification/{{matrix}}/spectrum.zarr"
 KEY = "{dataset}/{net}/n{n}"
 FETCHED = f"{RESULTS}/data/{{dataset}}/fetched.done"
 SUBSET = f"{RESULTS}/data/{{dataset}}/n{{n}}/subset.zarr"
-RUN = f"{RESULTS}/train/{KEY}/lr{{lr}}"
+BATCH = f"{RESULTS}/train/{KEY}/batch{{batch}}"  # the runs of one sweep batch: lr{index}/
 CHOICE = f"{RESULTS}/train/{KEY}/choice.json"
-RUN_KEY = f"{KEY}/lr{{lr}}"
+BATCH_KEY = f"{KEY}/batch{{batch}}"
 CHECKPOINT_KEY = f"{KEY}/e{{epoch}}/{{split}}"
 MEANS = f"{RESULTS}/extract/{CHECKPOINT_KEY}/means.zarr"
 LAYERS = f"{RESULTS}/extract/{CHECKPOINT_KEY}/layers.zarr"
@@ -42,17 +42,23 @@ MLR = f"{RESULTS}/mlr/n{{n}}.zarr"
 
 
 def selected_run(wildcards):
-    """The run folder that `checkpoint select_lr` chose for (dataset, net, n), as its choice
-    file names it; until that checkpoint has run, Snakemake plans with the choice file."""
+    """The run folder (BATCH/lrK) that `checkpoint select_lr` chose for (dataset, net, n), as
+    its choice file names it."""
     choice = checkpoints.select_lr.get(dataset=wildcards.dataset, net=wildcards.net,
                                        n=wildcards.n).output[0]
     with open(choice) as f:
         return str(Path(json.load(f)["selected"]["store"]).parent)
 
 
-def checkpoint_file(wildcards, input):
+def selected_batch(wildcards):
+    """The sweep batch holding the selected run (the input of extract and spectra); until
+    `checkpoint select_lr` has run, Snakemake plans with its choice file instead."""
+    return str(Path(selected_run(wildcards)).parent)
+
+
+def checkpoint_file(wildcards):
     """`<selected run>/checkpoints/epoch_EEEE.pt` of the job's epoch."""
-    return f"{input.run}/checkpoints/epoch_{int(wildcards.epoch):04d}.pt"
+    return f"{selected_run(wildcards)}/checkpoints/epoch_{int(wildcards.epoch):04d}.pt"
 
 
 def experiment_targets():
@@ -74,3 +80,19 @@ def experiment_targets():
     return targets
 
 
+SPECTRUM_PATH = re.compile(
+    re.escape(f"{RESULTS}/spectra/")
+    + r"(?P<checkpoint>[^/]+/[^/]+/n[0-9]+/e[0-9]+/(?:train|test))/(?P<settings>[^/]+)/"
+    + r"(?P<operator>.+)\.zarr"
+)
+
+
+def at_checkpoint(wildcards):
+    """The store keys of a `{checkpoint}` wildcard: dataset, net, n, epoch, split."""
+    dataset, net, n, epoch, split = wildcards.checkpoint.split("/")
+    return SimpleNamespace(dataset=dataset, net=net, n=n[1:], epoch=epoch[1:], split=split)
+
+
+def spectra_input(pattern):
+    """Input function: `pattern` (MEANS, LAYERS, SUBSET) at the job's checkpoint."""
+    return lambda wc: pattern.format(**vars(at_checkpoint(wc)))

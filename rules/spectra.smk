@@ -1,44 +1,70 @@
-"""Spectra: the density of one operator (Hess, G, its class / cross-class parts, knockouts,
-layer-wise G^l, KFAC, CFAC, H, Delta: docs/analysis.md) at one checkpoint and split, under the
-named estimator settings analysis.spectra[settings]. The means and layers stores of `extract`
-are inputs, so no spectrum job recomputes them; and the MLR stores of section 8."""
+"""Spectra: the densities of named operators (Hess, G, its class / cross-class parts, knockouts,
+layer-wise G^l, KFAC, CFAC, H, Delta: docs/analysis.md) of one checkpoint and split, under the
+named estimator settings analysis.spectra[settings]; and the MLR stores of section 8.
 
+Every spectrum store that a target asks for (a figure's inputs, analysis.operators at every
+analysed checkpoint) is collected while planning and grouped by (checkpoint, split, settings):
+each group is ONE job, `crossclass operator-spectrum --operator A B ... --out A.zarr B.zarr ...`,
+which loads the model and data once and reads the extract stores (means, layers) once. Groups
+asking for the same operator list share one generated rule, `spectra_<settings>_<k>`, whose
+`{checkpoint}` wildcard (dataset/net/nN/eE/split) is constrained to exactly its group's
+checkpoints, so every store has exactly one producing rule.
+"""
 
-rule spectrum:
-    """`crossclass operator-spectrum` of one (checkpoint, split, settings, operator)."""
-    input:
-        run=selected_run,
-        subset=SUBSET,
-        means=MEANS,
-        layers=LAYERS,
-    output:
-        directory(SPECTRUM),
-    params:
-        checkpoint=checkpoint_file,
-        root=config["data"]["root"],
-        batch_size=config["analysis"]["batch_size"],
-        float64="--float64" if config["analysis"]["float64"] else "",
-        spectrum=lambda wc: spectrum_args(spectrum_settings(wc.settings)),
-        device=DEVICE,
-        progress=PROGRESS,
-        code=code("crossclass.commands.analyze"),
-    log:
-        log_path("spectrum", SPECTRUM_KEY),
-    benchmark:
-        bench_path("spectrum", SPECTRUM_KEY)
-    conda:
-        ENV
-    threads: 1
-    shell:
-        "crossclass --threads {threads} operator-spectrum --checkpoint {params.checkpoint} --subset {input.subset} "
-        "--root {params.root} --split {wildcards.split} --operator {wildcards.operator:q} "
-        "--batch-size {params.batch_size} {params.float64} --means {input.means} "
-        "--layers {input.layers} {params.spectrum} --device {params.device} {params.progress} "
-        "--out {output:q} > {log:q} 2>&1"
+for spectra_index, ((spectra_settings, spectra_ops), spectra_checkpoints) in enumerate(
+    sorted(requested_spectra().items())
+):
+
+    rule:
+        name:
+            f"spectra_{spectra_settings}_{spectra_index}"
+        group:
+            "checkpoint"
+        input:
+            run=lambda wc: selected_batch(at_checkpoint(wc)),
+            subset=spectra_input(SUBSET),
+            means=spectra_input(MEANS),
+            layers=spectra_input(LAYERS),
+        output:
+            [
+                directory(f"{RESULTS}/spectra/{{checkpoint}}/{spectra_settings}/{op}.zarr")
+                for op in spectra_ops
+            ],
+        wildcard_constraints:
+            checkpoint="|".join(re.escape(c) for c in sorted(spectra_checkpoints)),
+        resources:
+            gpu=GPUS,
+            mem_mb=analysis_memory,
+            runtime=analysis_runtime(spectra_ops, spectra_settings),
+        params:
+            checkpoint=lambda wc: checkpoint_file(at_checkpoint(wc)),
+            split=lambda wc: at_checkpoint(wc).split,
+            operators=" ".join(shlex.quote(op) for op in spectra_ops),
+            root=config["data"]["root"],
+            batch_size=config["analysis"]["batch_size"],
+            float64="--float64" if config["analysis"]["float64"] else "",
+            spectrum=spectrum_args(spectrum_settings(spectra_settings)),
+            device=DEVICE,
+            progress=PROGRESS,
+            code=code("crossclass.commands.analyze"),
+        log:
+            log_path("spectra", f"{{checkpoint}}/{spectra_settings}"),
+        benchmark:
+            bench_path("spectra", f"{{checkpoint}}/{spectra_settings}")
+        conda:
+            ENV
+        threads: JOB_THREADS
+        shell:
+            "crossclass --threads {threads} operator-spectrum --checkpoint {params.checkpoint} "
+            "--subset {input.subset} --root {params.root} --split {params.split} "
+            "--operator {params.operators} --batch-size {params.batch_size} {params.float64} "
+            "--means {input.means} --layers {input.layers} {params.spectrum} "
+            "--device {params.device} {params.progress} --out {output:q} > {log:q} 2>&1"
 
 
 rule mlr_spectrum:
     """Theorem 8.1 against the G of one sampled (or trained) MLR with n examples per class."""
+    localrule: True
     output:
         directory(MLR),
     params:
@@ -52,5 +78,5 @@ rule mlr_spectrum:
         ENV
     threads: 1
     shell:
-        "crossclass --threads {threads} mlr-spectrum {params.mlr} --n-per-class {wildcards.n} --out {output} "
-        "> {log} 2>&1"
+        "crossclass --threads {threads} mlr-spectrum {params.mlr} --n-per-class {wildcards.n} "
+        "--out {output} > {log} 2>&1"

@@ -1,47 +1,50 @@
-"""Training: one job per learning rate of the log-spaced sweep (Appendix D.1), then select-lr
-keeps the rate with the best final test error. Only the analysed epochs' checkpoints are kept."""
+"""Training: the learning-rate sweep of Appendix D.1 in batches of training.runs_per_job rates,
+each batch one job that trains its runs one after another (BATCH/lrK for rate K of the sweep);
+then select-lr keeps the rate with the best final test error. Only the analysed epochs'
+checkpoints are kept."""
+
 
 rule train:
-    """One SGD run: checkpoints/epoch_EEEE.pt for the analysed epochs, metrics.zarr."""
+    """One batch of SGD runs: lrK/checkpoints/epoch_EEEE.pt for the analysed epochs and
+    lrK/metrics.zarr, for each rate K of the batch."""
     input:
         SUBSET,
     output:
-        directory(RUN),
+        directory(BATCH),
     params:
-        root=config["data"]["root"],
-        lr=lambda wc: learning_rates(wc.net)[int(wc.lr)],
-        epochs=lambda wc: train_epochs(wc.dataset, wc.net),
-        checkpoints=lambda wc: " ".join(map(str, analysed_epochs(wc))),
-        net_options=lambda wc: options_args(
-            {k: json.dumps(v) for k, v in config["nets"].get(wc.net, {}).items()},
-            flag="--net-option"),
-        sgd=sgd_flags(),
-        device=DEVICE,
-        progress="" if config["progress"] else "--no-progress",
+        commands=train_commands,
         code=code("crossclass.commands.train"),
+    resources:
+        gpu=GPUS,
+        mem_mb=train_memory,
+        runtime=train_runtime,
     log:
-        log_path("train", RUN_KEY),
+        log_path("train", BATCH_KEY),
     benchmark:
-        bench_path("train", RUN_KEY)
+        bench_path("train", BATCH_KEY)
     conda:
         ENV
-    threads: 1
+    threads: JOB_THREADS
     shell:
-        "crossclass --threads {threads} train --subset {input} --root {params.root} --net {wildcards.net} "
-        "{params.net_options} --lr {params.lr} --epochs {params.epochs} {params.sgd} "
-        "--checkpoints {params.checkpoints} --device {params.device} {params.progress} "
-        "--out {output} > {log} 2>&1"
+        "mkdir -p {output} && ({params.commands}) > {log} 2>&1"
 
 
 checkpoint select_lr:
     """The sweep's learning rate with the lowest final test error (JSON); a checkpoint, because
     which run the analysis reads is known only once it has run."""
+    localrule: True
     input:
-        lambda wc: expand(RUN, lr=range(len(learning_rates(wc.net))), allow_missing=True),
+        lambda wc: expand(
+            BATCH, batch=range(len(sweep_batches(wc.net))), allow_missing=True
+        ),
     output:
         CHOICE,
     params:
-        stores=lambda wc, input: " ".join(f"{run}/metrics.zarr" for run in input),
+        stores=lambda wc: " ".join(
+            f"{BATCH.format(dataset=wc.dataset, net=wc.net, n=wc.n, batch=b)}/lr{i}/metrics.zarr"
+            for b, batch in enumerate(sweep_batches(wc.net))
+            for i in batch
+        ),
         code=code("crossclass.commands.train"),
     log:
         log_path("select_lr", KEY),
@@ -51,4 +54,5 @@ checkpoint select_lr:
         ENV
     threads: 1
     shell:
-        "crossclass --threads {threads} select-lr --stores {params.stores} --out {output} > {log} 2>&1"
+        "crossclass --threads {threads} select-lr --stores {params.stores} --out {output} "
+        "> {log} 2>&1"

@@ -2,6 +2,7 @@
 
 rule verify_matrix:
     """A Figure-15 matrix Y with its exact eigenvalues (dense eigh, float64)."""
+    localrule: True
     output:
         directory(VERIFY_MATRIX),
     params:
@@ -22,6 +23,7 @@ rule verify_matrix:
 
 rule verify_spectrum:
     """Lanczos spectral density of a Figure-15 matrix, beside its exact eigenvalues."""
+    localrule: True
     input:
         VERIFY_MATRIX,
     output:

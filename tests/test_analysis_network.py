@@ -279,3 +279,26 @@ def test_tiny_vgg_extract_and_kfac(tmp_path):
         "--out", out)
     kron = torch.kron(torch.as_tensor(lay["Delta"].values), torch.as_tensor(lay["H"].values))
     assert_spectrum(np.sort(read_store(out)["exact_eigenvalues"].values), kron)
+
+
+def test_several_operators_in_one_job_equal_one_job_each(mlp_run, tmp_path, capsys):
+    """One process estimating G, G_class and hess (means store read once) writes the same
+    stores, bitwise, as one process per operator."""
+    means = run_extract(mlp_run, 2, tmp_path)["means"]
+    names = ["G", "G_class", "hess"]
+    flags = ["--M", 8, "--n-vec", 2, "--K", 32, "--M0", 6, "--means", means]
+    together = [tmp_path / f"together_{n}.zarr" for n in names]
+    cli("operator-spectrum", *network_args(mlp_run, 2), *flags, "--operator", *names,
+        "--out", *together)
+    for name, path in zip(names, together, strict=True):
+        alone = tmp_path / f"alone_{name}.zarr"
+        cli("operator-spectrum", *network_args(mlp_run, 2), *flags, "--operator", name,
+            "--out", alone)
+        a, b = read_store(path), read_store(alone)
+        assert a["operator"].item() == name
+        for var in ("density", "ritz_values", "ritz_weights"):
+            np.testing.assert_array_equal(a[var].values, b[var].values)
+    args = ["operator-spectrum", *network_args(mlp_run, 2), "--operator", "G", "hess",
+            "--out", tmp_path / "only_one.zarr"]
+    assert main([str(a) for a in args]) == 2
+    assert "give one --out per --operator" in capsys.readouterr().err

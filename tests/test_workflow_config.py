@@ -102,13 +102,17 @@ def test_defaults_fill_a_minimal_config(repo, tmp_path):
 
 
 def test_paper_grid_plans(repo):
-    """The Appendix D grid validates; one (dataset, net, n) plans its 25-rate MLP sweep."""
+    """The Appendix D grid validates; one (dataset, net, n) plans its 25-rate MLP sweep in
+    batches of training.runs_per_job = 10 rates (10 + 10 + 5)."""
     jobs = planned(repo, "results/paper/train/cifar100/mlp/n5000/choice.json",
                    config=repo / "config" / "paper.yaml")
-    assert jobs == {"fetch_data": 1, "subsample": 1, "train": 25, "select_lr": 1}
-    proc = snakemake(repo, "-n", "--printshellcmds", "results/paper/train/mnist/vgg11/n10/lr99",
-                     "--configfile", "config/paper.yaml")
+    assert jobs == {"fetch_data": 1, "subsample": 1, "train": 3, "select_lr": 1}
+    proc = snakemake(repo, "-n", "--printshellcmds",
+                     "results/paper/train/mnist/vgg11/n10/batch9", "--configfile",
+                     "config/paper.yaml")
     assert "--lr 0.0001 --epochs 200" in proc.stdout and "--device cuda" in proc.stdout
+    assert "--out results/paper/train/mnist/vgg11/n10/batch9/lr99" in proc.stdout
+    assert proc.stdout.count("crossclass --threads") == 10
     assert "--checkpoints 10 50 100 200" in proc.stdout
 
 

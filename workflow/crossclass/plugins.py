@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crossclass.errors import UserError
-from crossclass.signatures import keyword_options
+from crossclass.signatures import keyword_defaults, keyword_options
 
 DATASETS = "crossclass.datasets"
 NETWORKS = "crossclass.networks"
@@ -39,10 +39,10 @@ def load(group: str, name: str) -> Callable[..., Any]:
 PLUGIN_ARGUMENTS = {DATASETS: 2, NETWORKS: 2}  # (root, download) and (in_shape, num_classes)
 
 
-def plugin_options(group: str, name: str, source_root: Path | None = None) -> list[str] | None:
-    """The options plugin `name` of `group` takes, read statically from its signature (no
-    import; this package's plugins from the sources under `source_root` when given); None when
-    it takes **options or its source cannot be found."""
+def _plugin_source(group: str, name: str, source_root: Path | None
+                   ) -> tuple[Path, str, Path] | None:
+    """(module file, function name, source root) of plugin `name` of `group`, found without
+    importing it (this package's plugins under `source_root` when given); None if not found."""
     target = next(ep.value for ep in entry_points(group=group) if ep.name == name)
     module, _, function = target.partition(":")
     head, *rest = module.split(".")
@@ -56,6 +56,23 @@ def plugin_options(group: str, name: str, source_root: Path | None = None) -> li
         base = Path(next(iter(spec.submodule_search_locations))).joinpath(*rest)
         root = base.parents[len(rest)]
     path = next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
-    if path is None:
+    return None if path is None else (path, function, root)
+
+
+def plugin_options(group: str, name: str, source_root: Path | None = None) -> list[str] | None:
+    """The options plugin `name` of `group` takes, read statically from its signature; None
+    when it takes **options or its source cannot be found."""
+    source = _plugin_source(group, name, source_root)
+    if source is None:
         return None
+    path, function, root = source
     return keyword_options(path, function, skip=PLUGIN_ARGUMENTS[group], source_root=root)
+
+
+def plugin_defaults(group: str, name: str, source_root: Path | None = None) -> dict:
+    """{option: literal default} of plugin `name` of `group`, read statically."""
+    source = _plugin_source(group, name, source_root)
+    if source is None:
+        return {}
+    path, function, root = source
+    return keyword_defaults(path, function, source_root=root)

@@ -42,3 +42,23 @@ def keyword_options(path: str | Path, function: str, *, skip: int = 0,
         return None
     positional = [a.arg for a in node.args.posonlyargs + node.args.args][skip:]
     return positional + [a.arg for a in node.args.kwonlyargs]
+
+
+def keyword_defaults(path: str | Path, function: str, *,
+                     source_root: str | Path | None = None) -> dict:
+    """{name: default} of the parameters of `function` that have literal defaults."""
+    node = _definition(Path(path), function, None if source_root is None else Path(source_root))
+    if node is None:
+        return {}
+    positional = node.args.posonlyargs + node.args.args
+    defaulted = positional[len(positional) - len(node.args.defaults):]
+    pairs = list(zip(defaulted, node.args.defaults, strict=True))
+    pairs += [(a, d) for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True)
+              if d is not None]
+    out = {}
+    for arg, default in pairs:
+        try:
+            out[arg.arg] = ast.literal_eval(default)
+        except ValueError:
+            continue
+    return out

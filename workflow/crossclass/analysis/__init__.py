@@ -16,12 +16,13 @@ from crossclass.analysis.means_store import lowrank_eigenvalues, means_dataset, 
 from crossclass.analysis.mlr import mlr_spectrum_dataset
 from crossclass.analysis.network import Network, load_network
 from crossclass.analysis.operators import network_operator, parse_operator
-from crossclass.analysis.spectra import mean_eigenvalue, operator_spectrum
+from crossclass.analysis.spectra import mean_eigenvalue, operator_spectra, operator_spectrum
 from crossclass.analysis.summary import summary_dataset
 
 __all__ = [
     "Network", "extract", "layer_names", "layers_dataset", "load_network",
     "lowrank_eigenvalues", "mean_eigenvalue", "means_dataset", "mlr_spectrum_dataset",
-    "network_operator", "operator_spectrum", "parse_operator", "read_layer", "read_means",
+    "network_operator", "operator_spectra", "operator_spectrum", "parse_operator", "read_layer",
+    "read_means",
     "summary_dataset",
 ]

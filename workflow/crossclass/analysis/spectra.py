@@ -1,6 +1,6 @@
-"""The spectrum store of one named network operator, and the trace it implies.
+"""Spectrum stores of named network operators, and the trace each implies.
 
-`operator_spectrum` builds the operator (`operators.network_operator`, reusing a means store
+`operator_spectra` builds each operator (`operators.network_operator`, reusing a means store
 and a layers store when given) and runs `linalg.estimate_spectrum` with the given keywords;
 the result is `SpectrumEstimate.to_dataset()` with its grid coordinate (`lambda` or
 `log_lambda`) turned into a data variable on `grid` (grids differ between stores, so that
@@ -15,6 +15,7 @@ deflated eigenvalues add sum(top) / p. For method="exact" it is the exact mean e
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 
 import torch
 import xarray as xr
@@ -26,27 +27,35 @@ from crossclass.linalg import estimate_spectrum
 from crossclass.stores import read_store
 
 
-def operator_spectrum(net: Network, name: str, *, estimator: dict,
-                      means: str | os.PathLike | None = None,
-                      layers: str | os.PathLike | None = None,
-                      progress: bool = False) -> tuple[xr.Dataset, dict]:
-    """(spectrum Dataset, params) of operator `name` of `net`; estimator: estimate_spectrum
-    keywords (method, M, n_vec, K, kappa, M0, tau, log, eps, deflate, deflate_iters, seed)."""
+def operator_spectra(net: Network, names: Sequence[str], *, estimator: dict,
+                     means: str | os.PathLike | None = None,
+                     layers: str | os.PathLike | None = None,
+                     progress: bool = False) -> Iterator[tuple[str, xr.Dataset, dict]]:
+    """(name, spectrum Dataset, params) of each operator in `names` of `net`, in order; the
+    model and data are loaded once (in `net`) and the means and layers stores read once for all
+    of them. estimator: estimate_spectrum keywords (method, M, n_vec, K, kappa, M0, tau, log,
+    eps, deflate, deflate_iters, seed)."""
     loaded = None
-    if means is not None and needs_means(name):
-        fn = net.function()
-        loaded = read_means(means, p=fn.p, device=net.device, dtype=torch.float64)
+    if means is not None and any(needs_means(name) for name in names):
+        loaded = read_means(means, p=net.function().p, device=net.device, dtype=torch.float64)
     layer_store = read_store(layers) if layers is not None else None
-    op = network_operator(net, name, means=loaded, layers=layer_store, progress=progress)
-    estimate = estimate_spectrum(op, **estimator, progress=progress)
-    ds = estimate.to_dataset()
-    # the grid differs per store: a data variable (not a coordinate) so stores stack
-    ds = ds.reset_coords("log_lambda" if estimate.log else "lambda")
-    ds["num_params"] = ((), op.shape[0])
-    params = {**net.params, **estimate.params, "operator": name, "p": op.shape[0],
-              "means": None if means is None else str(means),
-              "layers": None if layers is None else str(layers)}
-    return ds.drop_attrs(), params
+    for name in names:
+        op = network_operator(net, name, means=loaded, layers=layer_store, progress=progress)
+        estimate = estimate_spectrum(op, **estimator, progress=progress)
+        ds = estimate.to_dataset()
+        # the grid differs per store: a data variable (not a coordinate) so stores stack
+        ds = ds.reset_coords("log_lambda" if estimate.log else "lambda")
+        ds["num_params"] = ((), op.shape[0])
+        params = {**net.params, **estimate.params, "operator": name, "p": op.shape[0],
+                  "means": None if means is None else str(means),
+                  "layers": None if layers is None else str(layers)}
+        yield name, ds.drop_attrs(), params
+
+
+def operator_spectrum(net: Network, name: str, **kwargs) -> tuple[xr.Dataset, dict]:
+    """(spectrum Dataset, params) of the one operator `name` (keywords of operator_spectra)."""
+    _, ds, params = next(operator_spectra(net, [name], **kwargs))
+    return ds, params
 
 
 def mean_eigenvalue(ds: xr.Dataset) -> xr.DataArray:

@@ -3,10 +3,11 @@
   extract --checkpoint PT --subset STORE --root DIR --split S --batch-size B --device D
           [--float64] --out-means STORE --out-layers STORE --out-summary STORE [--keys K=V ...]
       extended-gradient means, per-layer statistics and a summary of one checkpoint and split.
-  operator-spectrum --checkpoint PT --subset STORE --root DIR --split S --operator NAME
-          --batch-size B [--float64] [--means STORE] [--layers STORE] --out STORE
+  operator-spectrum --checkpoint PT --subset STORE --root DIR --split S --operator NAME...
+          --batch-size B [--float64] [--means STORE] [--layers STORE] --out STORE...
           [--keys K=V ...] [estimator flags]
-      the spectral density store of one named operator (hess, G, G_class, layer:<name>:KFAC ...).
+      the spectral density stores of named operators (hess, G, G_class, layer:<name>:KFAC ...)
+      of one checkpoint, estimated in one process: model, data, means and layers read once.
   mlr-spectrum --D D --C C --t T --n-per-class N --seed S [--alpha A] --out STORE
       Theorem 8.1 against the sampled multinomial-logistic-regression FIM (section 8).
 """
@@ -63,17 +64,23 @@ def run_extract(args: argparse.Namespace) -> None:
 
 
 def run_operator_spectrum(args: argparse.Namespace) -> None:
-    from crossclass.analysis import operator_spectrum, parse_operator
+    from crossclass.analysis import operator_spectra, parse_operator
     from crossclass.stores import write_store
 
-    parse_operator(args.operator)
+    if len(args.operator) != len(args.out):
+        raise UserError(f"give one --out per --operator: {len(args.operator)} operators, "
+                        f"{len(args.out)} outputs")
+    for name in args.operator:
+        parse_operator(name)
     _keys({}, args.keys)
     net = _load(args)
     kwargs = estimator_kwargs(args, net.num_classes)
-    ds, params = operator_spectrum(net, args.operator, estimator=kwargs, means=args.means,
-                                   layers=args.layers, progress=args.progress)
-    write_store(ds, args.out, keys={**_keys(net.keys, args.keys), "operator": args.operator},
-                params=params)
+    keys = _keys(net.keys, args.keys)
+    outs = dict(zip(args.operator, args.out, strict=True))
+    for name, ds, params in operator_spectra(net, args.operator, estimator=kwargs,
+                                             means=args.means, layers=args.layers,
+                                             progress=args.progress):
+        write_store(ds, outs[name], keys={**keys, "operator": name}, params=params)
 
 
 def run_mlr_spectrum(args: argparse.Namespace) -> None:
@@ -110,10 +117,12 @@ def register(subparsers) -> None:
                     "G, G_<part>, KFAC, CFAC, H, H_class, H_within, Delta, Delta_class, "
                     "Delta_cross, Delta_within, Delta_same.")
     _network_arguments(op)
-    op.add_argument("--operator", required=True, help="operator name (see description)")
+    op.add_argument("--operator", required=True, nargs="+",
+                    help="operator names (see description), estimated in one process")
     op.add_argument("--means", default=None, help="means store of `extract` (reused)")
     op.add_argument("--layers", default=None, help="layers store of `extract` (reused)")
-    op.add_argument("--out", required=True, help="spectrum store to write")
+    op.add_argument("--out", required=True, nargs="+",
+                    help="spectrum stores to write, one per --operator, in order")
     add_estimator_arguments(op)
     op.set_defaults(func=run_operator_spectrum)
 

@@ -1,0 +1,96 @@
+"""Job resources, from the sizes of the experiment (crossclass.sizes: p, C, N, multiply-adds)
+so that the cluster profiles stay short. Memory and runtime grow with each retry (`attempt`).
+
+  train     memory: weights, gradients, momentum and a spare copy (16 p bytes) + the subset
+            on the device; runtime: 3 x forward multiply-adds x (train + test examples) x epochs
+            x the batch's runs
+  extract   memory: the p x C^2 means in float64 + Lanczos vectors + the split's data;
+  spectra   runtime: about 10 forward passes of the split per operator product, for
+            M + M0 steps (and the deflation's) per operator, plus the means' C backward passes
+Training and analysis jobs take JOB_THREADS threads (4 beside a GPU; 1 on the CPU, so that
+`--cores all` runs jobs side by side, each capping torch at its threads). Runtimes assume MACS_PER_S multiply-adds per second (one GPU when device is cuda, else the
+CPU); they are estimates to ask a scheduler for, not measurements. A dataset or net without
+a known size (an out-of-tree plugin) gets the fallback values.
+"""
+
+GPUS = 1 if DEVICE.startswith("cuda") else 0
+JOB_THREADS = 4 if GPUS else 1  # CPU threads of a training or analysis job
+MACS_PER_S = 5.0e12 if GPUS else 2.0e10
+FALLBACK = {"mem_mb": 16000, "runtime": 240}
+
+
+@functools.cache
+def experiment_size(dataset, net):
+    """(DatasetSize, p, forward multiply-adds per example) of (dataset, net), or None."""
+    try:
+        data = sizes.dataset_size(dataset, config["datasets"].get(dataset, {}), SOURCES)
+        shape = sizes.net_input_shape(net, data.in_shape)
+        options = config["nets"].get(net, {})
+        return (data, sizes.parameter_count(net, shape, data.classes, options, SOURCES),
+                sizes.forward_macs(net, shape, data.classes, options, SOURCES))
+    except (ValueError, KeyError):
+        return None
+
+
+def examples(data, n, split):
+    """Examples in a job's split: n per class of the training split, or the test split."""
+    per_class = config["data"]["test_per_class"]
+    if split == "train":
+        return int(n) * data.classes
+    return per_class * data.classes if per_class else data.test
+
+
+def data_mb(data, count):
+    return count * math.prod(data.in_shape) * 4 / 2**20
+
+
+def train_memory(wildcards, attempt):
+    size = experiment_size(wildcards.dataset, wildcards.net)
+    if size is None:
+        return FALLBACK["mem_mb"] * attempt
+    data, p, _ = size
+    return int(attempt * (2000 + 16 * p / 2**20 + data_mb(data, int(wildcards.n) * data.classes)))
+
+
+def train_runtime(wildcards, attempt):
+    size = experiment_size(wildcards.dataset, wildcards.net)
+    if size is None:
+        return FALLBACK["runtime"] * attempt
+    data, _, macs = size
+    seen = (examples(data, wildcards.n, "train") + examples(data, wildcards.n, "test"))
+    runs = len(sweep_batches(wildcards.net)[int(wildcards.batch)])
+    work = 3 * macs * seen * train_epochs(wildcards.dataset, wildcards.net) * runs
+    return int(attempt * (10 + work / MACS_PER_S / 60))
+
+
+def analysis_memory(wildcards, attempt):
+    """extract and spectra: the float64 means dominate."""
+    keys = at_checkpoint(wildcards) if hasattr(wildcards, "checkpoint") else wildcards
+    size = experiment_size(keys.dataset, keys.net)
+    if size is None:
+        return FALLBACK["mem_mb"] * attempt
+    data, p, _ = size
+    vectors = p * (data.classes**2 + 64) * 8 / 2**20
+    return int(attempt * (2000 + vectors + data_mb(data, examples(data, keys.n, keys.split))))
+
+
+def analysis_runtime(operators, settings):
+    """Runtime function of a job estimating `operators` under analysis.spectra[settings]
+    (operators = (), settings = None: extract, i.e. the means and one capture pass)."""
+
+    def runtime(wildcards, attempt):
+        keys = at_checkpoint(wildcards) if hasattr(wildcards, "checkpoint") else wildcards
+        size = experiment_size(keys.dataset, keys.net)
+        if size is None:
+            return FALLBACK["runtime"] * attempt
+        data, _, macs = size
+        pass_ = macs * examples(data, keys.n, keys.split) / MACS_PER_S / 60
+        steps = 0
+        if settings is not None:
+            spec = spectrum_settings(settings)
+            deflate = data.classes if spec["deflate"] == "C" else spec["deflate"]
+            steps = spec["n_vec"] * spec["M"] + spec["M0"] + deflate * spec["deflate_iters"]
+        products = len(operators) * steps * 10 + 3 * data.classes + 10
+        return int(attempt * (10 + products * pass_))
+
+    return runtime

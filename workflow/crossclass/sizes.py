@@ -1,0 +1,131 @@
+"""Sizes of the built-in experiments without building anything (torch-free): input shape,
+classes and examples of each dataset, parameter count p of each network, and from them the
+memory of a job and the bytes of every store. The workflow sizes each job's resources from
+these while planning, and docs/storage.md is computed from them for the paper grid.
+
+Defaults of the plugins' options are read from their signatures (crossclass.plugins), so only
+the architecture arithmetic is written here; tests/test_sizes.py builds every network and
+dataset at several options and checks these numbers equal the real ones.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from crossclass import plugins
+
+# name -> (input shape, classes, train examples, test examples) of the fixed datasets
+FIXED = {
+    "mnist": ((1, 28, 28), 10, 60000, 10000),
+    "fashion_mnist": ((1, 28, 28), 10, 60000, 10000),
+    "cifar10": ((3, 32, 32), 10, 50000, 10000),
+    "cifar100": ((3, 32, 32), 100, 50000, 10000),
+    "digits": ((1, 8, 8), 10, 1352, 445),
+}
+CONV_IMAGE = 32  # the convolutional nets adapt every input to (channels, 32, 32)
+VGG11 = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
+
+
+@dataclass(frozen=True)
+class DatasetSize:
+    """in_shape: one input's shape; classes: C; train, test: examples in the whole split."""
+
+    in_shape: tuple[int, ...]
+    classes: int
+    train: int
+    test: int
+
+
+def dataset_size(name: str, options: dict | None = None,
+                 source_root: Path | None = None) -> DatasetSize:
+    """The size of dataset plugin `name` with `options` (synthetic ones from their options)."""
+    if name in FIXED:
+        return DatasetSize(*FIXED[name])
+    o = {**plugins.plugin_defaults(plugins.DATASETS, name, source_root), **(options or {})}
+    if name in ("gmm", "ccm"):
+        return DatasetSize((int(o["dim"]),), int(o["num_classes"]),
+                           int(o["num_classes"]) * int(o["n_train_per_class"]),
+                           int(o["num_classes"]) * int(o["n_test_per_class"]))
+    raise ValueError(f"no size known for dataset {name!r}")
+
+
+def _scaled(channels: int, width: float) -> int:
+    return max(1, round(channels * width))
+
+
+def layer_sizes(net: str, in_shape: tuple[int, ...], classes: int,
+                options: dict | None = None, source_root: Path | None = None
+                ) -> list[tuple[int, int]]:
+    """(parameters, multiply-adds per example) of each layer of built-in network `net` on
+    inputs of `in_shape` (BatchNorm affine parameters counted with their layer)."""
+    o = {**plugins.plugin_defaults(plugins.NETWORKS, net, source_root), **(options or {})}
+    width = float(o.get("width", 1.0))
+    layers = []
+    if net == "mlp":
+        units, features = _scaled(int(o["hidden"]), width), math.prod(in_shape)
+        for _ in range(int(o["depth"]) - 1):
+            extra = (units if o["bias"] else 0) + (2 * units if o["batchnorm"] else 0)
+            layers.append((features * units + extra, features * units))
+            features = units
+        layers.append((features * classes + (classes if o["bias"] else 0), features * classes))
+        return layers
+    channels, side = in_shape[0], in_shape[-1]
+
+    def conv(cin, cout, kernel, out_side):
+        layers.append((cin * cout * kernel * kernel + 2 * cout,
+                       cin * cout * kernel * kernel * out_side * out_side))
+
+    if net == "vgg11":
+        for item in VGG11:
+            if item == "M":
+                side //= 2
+                continue
+            out = _scaled(item, width)
+            conv(channels, out, 3, side)
+            channels = out
+        units = _scaled(int(o["head"]), width)
+        layers += [((channels + 3) * units, channels * units), ((units + 3) * units, units * units),
+                   (units * classes + classes, units * classes)]  # weights, bias, BN
+        return layers
+    if net == "resnet18":
+        c0 = _scaled(64, width)
+        conv(channels, c0, 3, side)
+        cin = c0
+        for stage, stride in zip((64, 128, 256, 512), (1, 2, 2, 2), strict=True):
+            cout = _scaled(stage, width)
+            for block_in, block_stride in ((cin, stride), (cout, 1)):
+                side //= block_stride
+                conv(block_in, cout, 3, side)
+                conv(cout, cout, 3, side)
+                if block_stride != 1 or block_in != cout:
+                    conv(block_in, cout, 1, side)
+            cin = cout
+        layers.append((cin * classes + classes, cin * classes))
+        return layers
+    raise ValueError(f"no sizes known for net {net!r}")
+
+
+def parameter_count(net: str, in_shape: tuple[int, ...], classes: int,
+                    options: dict | None = None, source_root: Path | None = None) -> int:
+    """p of built-in network `net` (trainable parameters, BatchNorm affine included)."""
+    return sum(p for p, _ in layer_sizes(net, in_shape, classes, options, source_root))
+
+
+def forward_macs(net: str, in_shape: tuple[int, ...], classes: int,
+                 options: dict | None = None, source_root: Path | None = None) -> int:
+    """Multiply-adds of one example's forward pass (a training step costs about 3x)."""
+    return sum(m for _, m in layer_sizes(net, in_shape, classes, options, source_root))
+
+
+def net_input_shape(net: str, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The input shape `net` sees: conv nets adapt images to (channels, 32, 32)."""
+    if net in ("vgg11", "resnet18"):
+        return (in_shape[0] if len(in_shape) == 3 else 1, CONV_IMAGE, CONV_IMAGE)
+    return in_shape
+
+
+def means_bytes(p: int, classes: int, itemsize: int = 4) -> int:
+    """The extended-gradient means g_{c,c'}: p x C x C values."""
+    return p * classes * classes * itemsize
