@@ -136,10 +136,17 @@ def cli(*argv) -> None:
     assert main([str(a) for a in argv]) == 0
 
 
+def assert_same_store(one: Path, two: Path) -> None:
+    a, b = read_store(one), read_store(two)
+    assert a.attrs == b.attrs and set(a.data_vars) == set(b.data_vars)
+    for var in a.data_vars:
+        np.testing.assert_allclose(b[var].values, a[var].values, rtol=TOL, atol=1e-14)
+
+
 @pytest.mark.slow
-def test_torchrun_operator_spectrum_writes_the_one_process_store(tmp_path):
-    """operator-spectrum under `torchrun --standalone --nproc-per-node 2`: one store, equal
-    to the 1-process store (the G_cross operator uses G products and the means)."""
+def test_torchrun_commands_write_the_one_process_stores(tmp_path):
+    """operator-spectrum and extract under `torchrun --standalone --nproc-per-node 2`: the
+    stores equal the 1-process ones (G-minus-cross uses G products and the means)."""
     subset = tmp_path / "subset.zarr"
     cli("data", "subsample", "--dataset", "gmm", "--root", tmp_path, "--n-per-class", 5,
         "--seed", 0, "--out", subset, "--option", "num_classes=3", "--option", "dim=4",
@@ -152,16 +159,26 @@ def test_torchrun_operator_spectrum_writes_the_one_process_store(tmp_path):
             "--subset", subset, "--root", tmp_path, "--split", "train", "--batch-size", 4,
             "--float64", "--operator", "G-minus-cross", "--M", 8, "--n-vec", 2, "--K", 64,
             "--M0", 8]
-    cli(*args, "--out", tmp_path / "one.zarr")
+    extract = [*args[1:12], "--device", "cpu"]  # the network and data flags, --float64
+    outputs = {run: {"spectrum": tmp_path / f"spectrum_{run}.zarr",
+                     **{k: tmp_path / f"{k}_{run}.zarr" for k in ("means", "layers", "summary")}}
+               for run in ("one", "two")}
+
+    def commands(run: str) -> list[list]:
+        out = outputs[run]
+        return [[*args, "--out", out["spectrum"]],
+                ["extract", *extract, *(x for k in ("means", "layers", "summary")
+                                        for x in (f"--out-{k}", out[k]))]]
+
+    for argv in commands("one"):
+        cli(*argv)
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 "--nproc-per-node", str(WORLD), "-m", "crossclass.cli", "--threads", "1"]
     env = {k: v for k, v in worker_env(0).items() if not k.startswith(("MASTER_", "WORLD_"))}
-    subprocess.run([*torchrun, *map(str, args), "--out", str(tmp_path / "two.zarr")],
-                   env=env, check=True, timeout=TIMEOUT)
-    one, two = read_store(tmp_path / "one.zarr"), read_store(tmp_path / "two.zarr")
-    assert one.attrs == two.attrs
-    for var in one.data_vars:
-        np.testing.assert_allclose(two[var].values, one[var].values, rtol=TOL, atol=1e-14)
+    for argv in commands("two"):
+        subprocess.run([*torchrun, *map(str, argv)], env=env, check=True, timeout=TIMEOUT)
+    for name, one in outputs["one"].items():
+        assert_same_store(one, outputs["two"][name])
 
 
 def run_worker(out: Path) -> None:
