@@ -10,8 +10,10 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import crossclass
 import numpy as np
 import pytest
 import torch
@@ -79,9 +81,11 @@ def free_port() -> int:
 
 
 def worker_env(port: int) -> dict[str, str]:
+    """torchrun's rendezvous variables (RANK, LOCAL_RANK per process), this crossclass first."""
+    path = [str(Path(crossclass.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
     return {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1",
             "MASTER_PORT": str(port), "WORLD_SIZE": str(WORLD),
-            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+            "PYTHONPATH": os.pathsep.join(p for p in path if p)}
 
 
 @pytest.fixture(scope="module")
@@ -102,10 +106,13 @@ def ranks(tmp_path_factory) -> list[dict[str, torch.Tensor]]:
 
 
 @pytest.fixture(scope="module")
-def reference() -> dict[str, torch.Tensor]:
+def reference() -> Iterator[dict[str, torch.Tensor]]:
+    """The same quantities in this process, without a process group."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
     model, data = problem()
-    return compute(data, model)
+    yield compute(data, model)
+    torch.set_num_threads(threads)
 
 
 def test_without_process_group_everything_is_the_identity():
