@@ -128,6 +128,7 @@ def test_without_process_group_everything_is_the_identity():
 def test_two_ranks_equal_one_process(ranks, reference, key):
     for got in ranks:
         assert rel(got[key], reference[key]) < TOL, key
+    assert torch.equal(ranks[0][key], ranks[1][key])  # the recurrence stays in lockstep
 
 
 def test_shards_are_balanced_per_class_and_cover_the_split(ranks):
