@@ -7,6 +7,9 @@
 (c) summary: loss, error, ||grad|| (summary).
 Layers are captured one at a time, so memory is that of one layer's per-example captures,
 O(N (d_in + C d_out)), at the cost of one data pass per layer.
+With `net.data` one process's shard (curvature.distributed), the means and the summary are
+reduced over the processes; rank 0 then writes the stores and captures the layers on the
+whole split alone.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from crossclass.analysis.means_store import means_chunks, means_dataset
 from crossclass.analysis.network import Network
 from crossclass.analysis.summary import summary_dataset
 from crossclass.curvature import extended_gradient_means, g_decomposition, gauss_newton_operator
+from crossclass.curvature.distributed import is_main
 from crossclass.layerwise import analyse, capture, layer_dataset
 from crossclass.layerwise.capture import linear_layers
 from crossclass.stores import write_store
@@ -33,18 +37,20 @@ def extract(net: Network, *, out_means: str | os.PathLike, out_layers: str | os.
     G = gauss_newton_operator(fn, net.data, accumulate_float64=True, progress=progress)
     params = {**net.params, "p": fn.p, "num_classes": net.num_classes,
               "n": net.data.samples_per_class(net.num_classes)}
+    summary = summary_dataset(net, progress=progress)
+    if not is_main():
+        return
     write_store(means_dataset(means, g_decomposition(G, means)), out_means, keys=keys,
                 params=params, chunks=means_chunks(net.num_classes))
     del means
 
-    per_layer = []
+    per_layer, data = [], net.data.whole
     for name in tqdm(list(linear_layers(net.model)), desc="layers", disable=not progress):
-        cap = capture(net.model, net.data.X, net.data.y, layers=[name],
-                      batch_size=net.data.batch_size, device=net.device, progress=progress)
+        cap = capture(net.model, data.X, data.y, layers=[name], batch_size=data.batch_size,
+                      device=net.device, progress=progress)
         per_layer.append(layer_dataset(analyse(cap, eta=net.eta, progress=False)[name]))
         del cap
     write_store(layers_dataset(per_layer), out_layers, keys=keys,
                 params={**params, "eta": net.eta}, chunks={"class": 1})
 
-    write_store(summary_dataset(net, progress=progress), out_summary, keys=keys,
-                params={**params, "eta": net.eta})
+    write_store(summary, out_summary, keys=keys, params={**params, "eta": net.eta})

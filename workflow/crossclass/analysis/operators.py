@@ -132,8 +132,9 @@ def _layer_moment(net: Network, layer: str, kind: str, layers: xr.Dataset | None
         ds = read_layer(layers, layer)
         values = [ds[v].values for v in var]
     else:
-        cap = capture(net.model, net.data.X, net.data.y, layers=[layer],
-                      batch_size=net.data.batch_size, device=net.device,
+        data = net.data.whole  # not reduced over processes: each captures the whole split
+        cap = capture(net.model, data.X, data.y, layers=[layer],
+                      batch_size=data.batch_size, device=net.device,
                       progress=progress).layers[layer]
         stats = feature_stats(cap.h) if kind.startswith(("H", "KFAC", "CFAC")) else None
         errors = error_stats(cap.delta, cap.p) if not kind.startswith("H") else None

@@ -3,7 +3,7 @@
 loss = Ave_i CE(f(x_i), y_i); error = fraction of argmax f(x_i) != y_i;
 grad_norm = ||grad_theta loss|| over all parameters; objective_grad_norm = ||grad loss + eta
 theta||, the gradient of the training objective loss + (eta/2)||theta||^2 (weight decay eta).
-Sums are accumulated in float64.
+Sums are accumulated in float64 (and added over the processes for a shard of the data).
 """
 
 from __future__ import annotations
@@ -30,8 +30,11 @@ def summary_dataset(net: Network, *, progress: bool = False) -> xr.Dataset:
                 acc += g.double()
             loss_sum += loss.detach().double()
             wrong += (logits.detach().argmax(dim=-1) != yb).sum()
-    N = net.data.N
-    grad = torch.cat([g.reshape(-1) for g in grads]) / N
+    # one all_reduce over the processes when net.data is a shard (curvature.distributed)
+    sums = net.data.all_sum(torch.cat([*(g.reshape(-1) for g in grads), loss_sum[None],
+                                       wrong[None]]))
+    N = net.data.whole.N
+    grad, loss_sum, wrong = sums[:-2] / N, sums[-2], sums[-1]
     theta = torch.cat([p.detach().reshape(-1).double() for p in params])
     values = {
         "loss": float(loss_sum) / N,

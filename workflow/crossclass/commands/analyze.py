@@ -10,6 +10,8 @@
       of one checkpoint, estimated in one process: model, data, means and layers read once.
   mlr-spectrum --D D --C C --t T --n-per-class N --seed S [--alpha A] --out STORE
       Theorem 8.1 against the sampled multinomial-logistic-regression FIM (section 8).
+Under torchrun (WORLD_SIZE > 1) extract and operator-spectrum split the data over the processes
+(crossclass.curvature.distributed; --device cuda is cuda:LOCAL_RANK) and rank 0 writes.
 """
 
 from __future__ import annotations
@@ -47,10 +49,18 @@ def _network_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace):
-    from crossclass.analysis import load_network
+    """The network on this process's device and data shard (all of it without torchrun);
+    progress bars on rank 0 only."""
+    from dataclasses import replace
 
-    return load_network(args.checkpoint, args.subset, args.root, args.split,
-                        batch_size=args.batch_size, device=args.device, float64=args.float64)
+    from crossclass.analysis import load_network
+    from crossclass.curvature.distributed import init_from_env, is_main, shard
+
+    device = init_from_env(args.device)
+    args.progress = args.progress and is_main()
+    net = load_network(args.checkpoint, args.subset, args.root, args.split,
+                       batch_size=args.batch_size, device=device, float64=args.float64)
+    return replace(net, data=shard(net.data))
 
 
 def run_extract(args: argparse.Namespace) -> None:
@@ -65,6 +75,7 @@ def run_extract(args: argparse.Namespace) -> None:
 
 def run_operator_spectrum(args: argparse.Namespace) -> None:
     from crossclass.analysis import operator_spectra, parse_operator
+    from crossclass.curvature.distributed import is_main
     from crossclass.stores import write_store
 
     if len(args.operator) != len(args.out):
@@ -80,7 +91,8 @@ def run_operator_spectrum(args: argparse.Namespace) -> None:
     for name, ds, params in operator_spectra(net, args.operator, estimator=kwargs,
                                              means=args.means, layers=args.layers,
                                              progress=args.progress):
-        write_store(ds, outs[name], keys={**keys, "operator": name}, params=params)
+        if is_main():
+            write_store(ds, outs[name], keys={**keys, "operator": name}, params=params)
 
 
 def run_mlr_spectrum(args: argparse.Namespace) -> None:

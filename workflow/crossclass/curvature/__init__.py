@@ -5,6 +5,7 @@
   products       Hess, G (eq. 5.1) and E = Hess - G (eq. 5.2) as LinearOperators
   means          extended-gradient cross-class means g_{c,c'}, class means g_c, weights
   decomposition  G = G_class + G_cross + G_within + G_{c=c'} (eq. 6.4) and knockouts
+  distributed    the data sharded over torch.distributed ranks, one all_reduce per product
 """
 
 from crossclass.curvature.data import LabeledData

@@ -2,7 +2,9 @@
 
 X has shape (N, ...) and y shape (N,) with int64 class labels in [0, C). The data stays where
 it is (usually CPU memory); each batch is moved to the model's device and, when floating point,
-cast to the model's dtype.
+cast to the model's dtype. A split may be one process's shard of a larger one
+(`crossclass.curvature.distributed.ShardedData`): averages then divide by the N and the class
+counts of `whole`, and `all_sum` adds a per-shard sum over the processes (the identity here).
 """
 
 from __future__ import annotations
@@ -40,18 +42,29 @@ class LabeledData:
 
     @property
     def N(self) -> int:
+        """Examples held here (looped over by `batches`)."""
         return int(self.y.shape[0])
 
+    @property
+    def whole(self) -> LabeledData:
+        """The split that averages run over: this one (a shard returns the sharded split)."""
+        return self
+
+    def all_sum(self, t: torch.Tensor) -> torch.Tensor:
+        """A sum over this split's examples, summed over all shards in place: the identity."""
+        return t
+
     def check_labels(self, num_classes: int) -> None:
-        """UserError unless every label lies in [0, num_classes)."""
-        if int(self.y.max()) >= num_classes:
-            raise UserError(f"label {int(self.y.max())} is out of range for a model with "
+        """UserError unless every label of the whole split lies in [0, num_classes)."""
+        top = int(self.whole.y.max())
+        if top >= num_classes:
+            raise UserError(f"label {top} is out of range for a model with "
                             f"{num_classes} outputs")
 
     def samples_per_class(self, num_classes: int) -> int:
-        """n of a balanced split (every class has n examples); UserError otherwise."""
+        """n of a balanced whole split (every class has n examples); UserError otherwise."""
         self.check_labels(num_classes)
-        counts = torch.bincount(self.y, minlength=num_classes)
+        counts = torch.bincount(self.whole.y, minlength=num_classes)
         if bool((counts != counts[0]).any()) or int(counts[0]) == 0:
             raise UserError(f"the extended-gradient decomposition needs balanced classes; "
                             f"examples per class are {counts.tolist()}")

@@ -10,7 +10,8 @@ examples of class c in a batch, one forward pass and its vjp applied to the C co
 (w_{i,c,c'} (p_i - e_{c'}))_{c'} give all C columns S_{c,:} (a loop over the C cotangents: on
 CPU a vmap over them is memory-bound and slower). Visiting the data sorted by class,
 the whole computation costs one forward and C backward passes over the data; per-example
-gradients are never formed.
+gradients are never formed. On a shard of the data (curvature.distributed) n and C are the
+whole split's and the sums S and weights are added over the processes before the division.
 """
 
 from __future__ import annotations
@@ -78,5 +79,7 @@ def extended_gradient_means(fn: ModelFunction, data: LabeledData, *,
             for d in range(C):
                 sums[c, d] += vjp_fn(cotangents[d])[0].to(out_dtype)
             weights[c] += w.sum(dim=0).to(out_dtype)
+    data.all_sum(sums)
+    data.all_sum(weights)
     return ExtendedMeans(means=_divide(sums, weights[:, :, None]).permute(2, 0, 1),
                          weights=weights)

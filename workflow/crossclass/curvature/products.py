@@ -11,7 +11,9 @@ forward/linearisation per batch: for Hess and E the gradient map is linearised o
 gradient) and applied to the k vectors in turn (on CPU this beats a vmap over k tangents, whose
 k-fold activations are memory-bound; measured in benchmarks/curvature_products.py); for G one
 vjp is shared and the k jvps run under torch.func.vmap. Per-batch sums are accumulated in
-float64 when accumulate_float64 is set, else in the model's dtype.
+float64 when accumulate_float64 is set, else in the model's dtype. On a shard of the data
+(curvature.distributed) the sums divide by the whole split's N and one all_reduce per block
+product adds them over the processes.
 """
 
 from __future__ import annotations
@@ -85,8 +87,8 @@ def _operator(fn: ModelFunction, data: LabeledData, product: BatchProduct, *,
         Vt = V.T.to(device=fn.device, dtype=fn.dtype).contiguous()  # (k, p)
         acc = torch.zeros(Vt.shape, dtype=out_dtype, device=fn.device)
         for Xb, yb in data.batches(fn.device, fn.dtype, progress=progress, desc=desc):
-            acc += product(fn, Xb, yb, Vt, data.N).to(out_dtype)
-        return acc.T
+            acc += product(fn, Xb, yb, Vt, data.whole.N).to(out_dtype)
+        return data.all_sum(acc).T
 
     return LinearOperator((fn.p, fn.p), matmat, dtype=out_dtype, device=fn.device)
 
