@@ -7,7 +7,7 @@ rule extract:
     group:
         "checkpoint"
     resources:
-        gpu=GPUS,
+        gpu=ANALYSIS_GPUS,
         mem_mb=analysis_memory,
         runtime=analysis_runtime((), None),
     input:
@@ -25,15 +25,16 @@ rule extract:
         device=DEVICE,
         progress=PROGRESS,
         code=code("crossclass.commands.analyze"),
+        command=lambda wc, threads: analysis_command(threads),
     log:
         log_path("extract", CHECKPOINT_KEY),
     benchmark:
         bench_path("extract", CHECKPOINT_KEY)
     conda:
         ENV
-    threads: JOB_THREADS
+    threads: ANALYSIS_THREADS
     shell:
-        "crossclass --threads {threads} extract --checkpoint {params.checkpoint} --subset {input.subset} "
+        "{params.command} extract --checkpoint {params.checkpoint} --subset {input.subset} "
         "--root {params.root} --split {wildcards.split} --batch-size {params.batch_size} "
         "{params.float64} --device {params.device} {params.progress} "
         "--out-means {output.means} --out-layers {output.layers} "

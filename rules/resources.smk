@@ -14,7 +14,18 @@ a known size (an out-of-tree plugin) gets the fallback values.
 """
 
 GPUS = 1 if DEVICE.startswith("cuda") else 0
-JOB_THREADS = 4 if GPUS else 1  # CPU threads of a training or analysis job
+ANALYSIS_GPUS = config["analysis"]["gpus"] * GPUS
+JOB_THREADS = 4 if GPUS else 1  # CPU threads of a training job, and per GPU of an analysis job
+ANALYSIS_THREADS = JOB_THREADS * max(1, ANALYSIS_GPUS)
+
+
+def analysis_command(threads):
+    """The command an extract or spectra job runs: `crossclass`, or with analysis.gpus > 1
+    torchrun starting one process per GPU (crossclass.curvature.distributed shards the data)."""
+    if ANALYSIS_GPUS > 1:
+        return (f"torchrun --standalone --nproc-per-node {ANALYSIS_GPUS} -m crossclass.cli "
+                f"--threads {max(1, threads // ANALYSIS_GPUS)}")
+    return f"crossclass --threads {threads}"
 MACS_PER_S = 5.0e12 if GPUS else 2.0e10
 FALLBACK = {"mem_mb": 16000, "runtime": 240}
 

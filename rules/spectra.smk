@@ -33,7 +33,7 @@ for spectra_index, ((spectra_settings, spectra_ops), spectra_checkpoints) in enu
         wildcard_constraints:
             checkpoint="|".join(re.escape(c) for c in sorted(spectra_checkpoints)),
         resources:
-            gpu=GPUS,
+            gpu=ANALYSIS_GPUS,
             mem_mb=analysis_memory,
             runtime=analysis_runtime(spectra_ops, spectra_settings),
         params:
@@ -47,15 +47,16 @@ for spectra_index, ((spectra_settings, spectra_ops), spectra_checkpoints) in enu
             device=DEVICE,
             progress=PROGRESS,
             code=code("crossclass.commands.analyze"),
+            command=lambda wc, threads: analysis_command(threads),
         log:
             log_path("spectra", f"{{checkpoint}}/{spectra_settings}"),
         benchmark:
             bench_path("spectra", f"{{checkpoint}}/{spectra_settings}")
         conda:
             ENV
-        threads: JOB_THREADS
+        threads: ANALYSIS_THREADS
         shell:
-            "crossclass --threads {threads} operator-spectrum --checkpoint {params.checkpoint} "
+            "{params.command} operator-spectrum --checkpoint {params.checkpoint} "
             "--subset {input.subset} --root {params.root} --split {params.split} "
             "--operator {params.operators} --batch-size {params.batch_size} {params.float64} "
             "--means {input.means} --layers {input.layers} {params.spectrum} "

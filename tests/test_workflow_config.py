@@ -112,7 +112,7 @@ def test_paper_grid_plans(repo):
                      "config/paper.yaml")
     assert "--lr 0.0001 --epochs 200" in proc.stdout and "--device cuda" in proc.stdout
     assert "--out results/paper/train/mnist/vgg11/n10/batch9/lr99" in proc.stdout
-    assert proc.stdout.count("crossclass --threads") == 10
+    assert proc.stdout.count(" train --subset ") == 10
     assert "--checkpoints 10 50 100 200" in proc.stdout
 
 
@@ -150,3 +150,17 @@ def test_every_rule_has_log_benchmark_conda_and_code_param(repo):
         name = body.split(":")[0]
         assert body.count("report(") == 2 and body.count("category=") == 2, name
         assert (repo / "workflow" / "crossclass" / "report" / f"{name}.rst").is_file(), name
+
+
+def test_several_gpus_launch_the_analysis_under_torchrun(repo, tmp_path):
+    """analysis.gpus = 2 on CUDA: extract and spectra jobs ask for 2 GPUs and run torchrun with
+    one process per GPU, each with its share of the job's threads; training keeps one GPU."""
+    config = tmp_path / "gpus.yaml"
+    config.write_text("device: cuda\nanalysis: {gpus: 2}\n")
+    proc = snakemake(repo, "-n", "--printshellcmds", "--cores", "8", "--configfile", str(config))
+    out = proc.stdout
+    assert "torchrun --standalone --nproc-per-node 2 -m crossclass.cli --threads 4 extract" in out
+    assert "torchrun --standalone --nproc-per-node 2 -m crossclass.cli --threads 4 " \
+           "operator-spectrum" in out
+    assert "crossclass --threads 4 train" in out
+    assert re.search(r"rule extract:(?:.|\n)*?resources: [^\n]*gpu=2", out)
