@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from crossclass.provenance import code_hash, import_closure
+from crossclass.provenance import code_hash, import_closure, imported_modules
 from crossclass.signatures import keyword_options
 
 
@@ -65,6 +65,7 @@ def test_hash_changes_with_the_closure_only(package):
     assert code_hash(package, "crossclass.cmd") == before
     (package / "crossclass" / "deep" / "leaf.py").write_text("def helper(): return 1\n")
     code_hash.cache_clear()
+    imported_modules.cache_clear()
     assert code_hash(package, "crossclass.cmd") != before
 
 

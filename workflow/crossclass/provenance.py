@@ -34,9 +34,11 @@ def module_file(source_root: Path, name: str) -> Path | None:
     return None
 
 
-def imported_modules(path: Path, name: str) -> set[str]:
+@functools.cache
+def imported_modules(path: Path, name: str) -> frozenset[str]:
     """Dotted names of this package's modules that module `name` (file `path`) imports, at any
-    depth of its body; `from a import b` yields `a.b` as well as `a` (b may be a module)."""
+    depth of its body; `from a import b` yields `a.b` as well as `a` (b may be a module).
+    Cached per file: one planning run parses each file once."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
@@ -51,7 +53,7 @@ def imported_modules(path: Path, name: str) -> set[str]:
                 base = node.module or ""
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
-    return {m for m in found if m == PACKAGE or m.startswith(f"{PACKAGE}.")}
+    return frozenset(m for m in found if m == PACKAGE or m.startswith(f"{PACKAGE}."))
 
 
 def plugin_modules(source_root: Path) -> set[str]:
