@@ -17,6 +17,7 @@ from crossclass.stores import read_store, store_params
 
 LR_RANGE = (1e-4, 0.25)
 PAPER_COUNTS = {"vgg11": 100, "resnet18": 100, "mlp": 25}
+METRICS = ("train_loss", "train_error", "test_loss", "test_error")
 
 
 def lr_grid(count: int, low: float = LR_RANGE[0], high: float = LR_RANGE[1]) -> list[float]:
@@ -28,14 +29,17 @@ def lr_grid(count: int, low: float = LR_RANGE[0], high: float = LR_RANGE[1]) -> 
 
 
 def final_metrics(store: str | os.PathLike) -> dict:
-    """Initial lr and last-epoch metrics of one run's metrics store."""
-    ds = read_store(store)
+    """Initial lr and last-epoch metrics of one run's metrics store (NaN metrics are data: a
+    diverged run); the store lives in its run folder, so rebuilding it is retraining."""
+    ds = read_store(store, METRICS, finite=False,
+                    rebuild=f"delete its run folder {Path(store).parent} and rerun snakemake "
+                    "to retrain it")
     params = store_params(ds)
     if "lr" not in params:
         raise UserError(f"store {store} records no learning rate; is it a training metrics store?")
     last = ds.isel(epoch=-1)
     return {"lr": float(params["lr"]), "store": str(store),
-            **{k: float(last[k]) for k in ("train_loss", "train_error", "test_loss", "test_error")}}
+            **{k: float(last[k]) for k in METRICS}}
 
 
 def select_lr(runs: Sequence[dict]) -> dict:
