@@ -2,7 +2,9 @@
 keeps the rate with the best final test error. Only the analysed epochs' checkpoints are kept."""
 
 rule train:
-    """One SGD run: checkpoints/epoch_EEEE.pt for the analysed epochs, metrics.zarr."""
+    """One SGD run: checkpoints/epoch_EEEE.pt for the analysed epochs, metrics.zarr. The resume
+    state lives beside the run folder (lr{i}.resume/) while training: Snakemake deletes an
+    incomplete output before a rerun, not that folder, so the rerun resumes from it."""
     input:
         SUBSET,
     output:
@@ -16,6 +18,7 @@ rule train:
             {k: json.dumps(v) for k, v in config["nets"].get(wc.net, {}).items()},
             flag="--net-option"),
         sgd=sgd_flags(),
+        resume_interval=config["training"]["resume_interval"],
         device=DEVICE,
         progress="" if config["progress"] else "--no-progress",
         code=code("crossclass.commands.train", "crossclass.training", "crossclass.nets",
@@ -29,7 +32,8 @@ rule train:
     shell:
         "crossclass train --subset {input} --root {params.root} --net {wildcards.net} "
         "{params.net_options} --lr {params.lr} --epochs {params.epochs} {params.sgd} "
-        "--checkpoints {params.checkpoints} --device {params.device} {params.progress} "
+        "--checkpoints {params.checkpoints} --resume-interval {params.resume_interval} "
+        "--resume-dir {output}.resume --device {params.device} {params.progress} "
         "--out {output} > {log} 2>&1"
 
 
