@@ -9,6 +9,7 @@ file read while planning is a finished `select_lr` checkpoint's choice (`selecte
 import functools
 import json
 import math
+import os
 import shlex
 import sys
 
@@ -134,6 +135,8 @@ check_experiments(config)
 RESULTS = config["results"].rstrip("/")
 CAPTIONS = "../workflow/crossclass/report"
 ENV = "../envs/crossclass.yaml"
+# pip expands it in the env file's `-e ${CROSSCLASS_ROOT}`, wherever Snakemake copies that file
+os.environ["CROSSCLASS_ROOT"] = workflow.basedir
 DEVICE = config["device"]
 PROGRESS = "--progress" if config["progress"] else "--no-progress"
 

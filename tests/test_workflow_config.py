@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
 import subprocess
+import sys
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -105,7 +109,44 @@ def test_conda_env_matches_pyproject():
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
     minimum = re.search(r">=\s*([\d.]+)", project["requires-python"]).group(1)
     assert python.split("=")[-1].startswith(minimum)
-    assert "-e .." in pip
+    assert "-e ${CROSSCLASS_ROOT}" in pip
+
+
+def test_conda_env_installs_this_checkout_from_its_copied_location(repo, tmp_path):
+    """As `--sdm conda` does: the env file copied to .snakemake/conda/HASH.yaml, its pip
+    section written beside it as a requirements file and pip run there, with the variable the
+    workflow sets, resolves to this checkout (pip's own dry run, offline)."""
+    printer = write_printer(repo)
+    proc = snakemake(repo, "-s", str(printer), "--list-rules")
+    printer.unlink()
+    root = re.search(r"^CROSSCLASS_ROOT=(.*)$", proc.stdout, re.M).group(1)
+    assert Path(root) == repo
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, repo / name)
+    copied = tmp_path / "workdir" / ".snakemake" / "conda" / "0123abcd.yaml"
+    copied.parent.mkdir(parents=True)
+    shutil.copy2(repo / "envs" / "crossclass.yaml", copied)
+    pip = next(d["pip"] for d in yaml.safe_load(copied.read_text())["dependencies"]
+               if isinstance(d, dict))
+    requirements = copied.with_name("condaenv.requirements.txt")
+    requirements.write_text("".join(f"{line}\n" for line in pip if line.startswith("-")))
+    report = copied.with_name("report.json")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps",
+                    "--no-index", "--no-build-isolation", "--quiet", "--report", str(report),
+                    "-r", requirements.name], cwd=copied.parent, check=True, timeout=300,
+                   env=dict(os.environ, CROSSCLASS_ROOT=root))
+    [install] = json.loads(report.read_text())["install"]
+    assert install["metadata"]["name"] == "crossclass"
+    assert install["download_info"]["url"] == repo.as_uri()
+    assert install["download_info"]["dir_info"] == {"editable": True}
+
+
+def write_printer(repo: Path) -> Path:
+    """A Snakefile beside the workflow's that includes it and prints CROSSCLASS_ROOT."""
+    path = repo / "print_root.smk"
+    path.write_text('include: "Snakefile"\n\n'
+                    'print("CROSSCLASS_ROOT=" + os.environ["CROSSCLASS_ROOT"])\n')
+    return path
 
 
 def test_every_rule_has_log_benchmark_conda_and_code_param(repo):
