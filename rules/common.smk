@@ -136,7 +136,7 @@ RESULTS = config["results"].rstrip("/")
 CAPTIONS = "../workflow/crossclass/report"
 ENV = "../envs/crossclass.yaml"
 # pip expands it in the env file's `-e ${CROSSCLASS_ROOT}`, wherever Snakemake copies that file
-os.environ["CROSSCLASS_ROOT"] = workflow.basedir
+os.environ.update(CROSSCLASS_ROOT=workflow.basedir)
 DEVICE = config["device"]
 PROGRESS = "--progress" if config["progress"] else "--no-progress"
 
