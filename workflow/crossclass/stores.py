@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 import zarr
-from zarr.errors import UnstableSpecificationWarning
+from zarr.errors import UnstableSpecificationWarning, ZarrUserWarning
 
 from crossclass.errors import UserError
 from crossclass.provenance import code_version
@@ -89,8 +89,11 @@ def read_store(path: str | os.PathLike, require: Iterable[str] = (), *,
         return UserError(f"store {path} is damaged: {what}; {advice}")
 
     try:
-        arrays = dict(zarr.open_group(path, mode="r", zarr_format=3).arrays())
-        ds = xr.open_zarr(path, zarr_format=3, consolidated=False)
+        with warnings.catch_warnings():
+            # the marker file Snakemake writes into a directory() output is no Zarr node
+            warnings.filterwarnings("ignore", r"Object at \.snakemake_timestamp", ZarrUserWarning)
+            arrays = dict(zarr.open_group(path, mode="r", zarr_format=3).arrays())
+            ds = xr.open_zarr(path, zarr_format=3, consolidated=False)
     except Exception as err:  # zarr and xarray raise many types for unreadable metadata
         raise damaged(f"unreadable ({_reason(err)})") from err
     for name, array in arrays.items():
