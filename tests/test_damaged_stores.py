@@ -11,8 +11,8 @@ import zarr
 from crossclass.cli import main
 from crossclass.errors import UserError
 from crossclass.stores import read_store, write_store
-from test_analysis_network import cli, mlp_run  # noqa: F401
-from test_figures_networks import spectrum, stores  # noqa: F401
+from test_analysis_network import cli, mlp_run, network_args  # noqa: F401
+from test_figures_networks import LANCZOS, spectrum, stores  # noqa: F401
 from zarr.errors import ZarrUserWarning
 
 
@@ -66,6 +66,21 @@ def test_fig5_and_layers_refuse_damaged_stores(mlp_run, stores, tmp_path, capsys
         assert var in err
     layers = damaged_copy(ex[2]["layers"], tmp_path, "7:H")
     assert "7:H lacks 1 of its" in refused(capsys, "layers", [layers], layers)
+
+
+def test_layer_spectrum_refuses_nan_in_its_layer(mlp_run, stores, tmp_path, capsys):  # noqa: F811
+    """NaN written over a complete layers store's H of layer 7 (every chunk present)."""
+    _, ex = stores
+    layers = tmp_path / "nan-layers.zarr"
+    shutil.copytree(ex[2]["layers"], layers)
+    zarr.open_array(layers / "7:H", mode="r+")[0, 0] = np.nan
+    out = tmp_path / "kfac.zarr"
+    assert main([*map(str, ["operator-spectrum", *network_args(mlp_run, 2), "--operator",
+                            "layer:7:KFAC", "--layers", layers, *LANCZOS, "--out", out])]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"store {layers} is damaged: 7:H has 1 non-finite of " in err
+    assert err.endswith(f"values; delete {layers} and rerun snakemake to rebuild it"), err
+    assert not out.exists()
 
 
 def test_fig15_and_mlr_refuse_damaged_stores(tmp_path, capsys):
