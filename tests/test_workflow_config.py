@@ -165,3 +165,26 @@ def test_every_rule_has_log_benchmark_conda_and_code_param(repo):
         name = body.split(":")[0]
         assert body.count("report(") == 2 and body.count("category=") == 2, name
         assert (repo / "workflow" / "crossclass" / "report" / f"{name}.rst").is_file(), name
+
+
+
+def test_ci_lints_and_plans_the_test_config(repo):
+    """.ci/run lints and dry-runs .test/config.yaml, then runs the README's test command; the
+    lint and the plan pass on a copy of the repository."""
+    steps = [line for line in (REPO / ".ci" / "run").read_text().splitlines()
+             if line.startswith(("snakemake", "python"))]
+    assert steps == ["snakemake --lint --configfile .test/config.yaml",
+                     "snakemake -n --quiet --configfile .test/config.yaml", "python -m pytest -q"]
+    assert "pip install -e '.[test]' && python -m pytest -q" in (REPO / "README.md").read_text()
+    shutil.copytree(REPO / ".test", repo / ".test", symlinks=True)
+    lint = snakemake(repo, *steps[0].split()[1:])
+    assert "Congratulations" in lint.stdout + lint.stderr
+    snakemake(repo, *steps[1].split()[1:])  # raises unless the plan succeeds
+
+
+def test_config_readme_names_every_config_file_and_the_license_is_mit():
+    readme = (REPO / "config" / "README.md").read_text()
+    for path in (REPO / "config").rglob("*.yaml"):
+        name = path.relative_to(REPO / "config")
+        assert str(name if len(name.parts) == 1 else name.parent) in readme, name
+    assert (REPO / "LICENSE").read_text().startswith("MIT License")
