@@ -39,8 +39,8 @@ def operator_spectrum(net: Network, name: str, *, estimator: dict,
     layer, _ = parse_operator(name)
     layer_store = None
     if layers is not None:  # checked complete, and finite where this operator reads it
-        stored = read_store(layers).data_vars
-        layer_store = read_store(layers, [v for v in stored if layer and v.startswith(f"{layer}:")])
+        stored = read_store(layers).data_vars if layer else ()
+        layer_store = read_store(layers, [v for v in stored if v.startswith(f"{layer}:")])
     op = network_operator(net, name, means=loaded, layers=layer_store, progress=progress)
     estimate = estimate_spectrum(op, **estimator, progress=progress)
     ds = estimate.to_dataset()
