@@ -115,7 +115,8 @@ def test_conda_env_matches_pyproject():
 def test_conda_env_installs_this_checkout_from_its_copied_location(repo, tmp_path):
     """As `--sdm conda` does: the env file copied to .snakemake/conda/HASH.yaml, its pip
     section written beside it as a requirements file and pip run there, with the variable the
-    workflow sets, resolves to this checkout (pip's own dry run, offline)."""
+    workflow sets, resolves to this checkout (pip's own dry run, offline: the build backend
+    comes from the test extra's setuptools)."""
     printer = write_printer(repo)
     proc = snakemake(repo, "-s", str(printer), "--list-rules")
     printer.unlink()
