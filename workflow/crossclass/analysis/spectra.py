@@ -21,7 +21,7 @@ import xarray as xr
 
 from crossclass.analysis.means_store import read_means
 from crossclass.analysis.network import Network
-from crossclass.analysis.operators import needs_means, network_operator, parse_operator
+from crossclass.analysis.operators import layers_store_inputs, needs_means, network_operator
 from crossclass.linalg import estimate_spectrum
 from crossclass.stores import read_store
 
@@ -36,11 +36,7 @@ def operator_spectrum(net: Network, name: str, *, estimator: dict,
     if means is not None and needs_means(name):
         fn = net.function()
         loaded = read_means(means, p=fn.p, device=net.device, dtype=torch.float64)
-    layer, _ = parse_operator(name)
-    layer_store = None
-    if layers is not None:  # checked complete, and finite where this operator reads it
-        stored = read_store(layers).data_vars if layer else ()
-        layer_store = read_store(layers, [v for v in stored if v.startswith(f"{layer}:")])
+    layer_store = None if layers is None else read_store(layers, layers_store_inputs(name))
     op = network_operator(net, name, means=loaded, layers=layer_store, progress=progress)
     estimate = estimate_spectrum(op, **estimator, progress=progress)
     ds = estimate.to_dataset()
