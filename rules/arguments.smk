@@ -77,20 +77,39 @@ def mlr_args():
             f"--weight-decay {m['weight_decay']} --max-iter {m['max_iter']}")
 
 
-def train_commands(wildcards, input, output, threads):
-    """One `crossclass train` per rate of the batch, run in order (the first failure stops)."""
+def train_folder(wildcards, output):
+    """BATCH.partial-HASH: where a batch trains, keyed by everything its runs depend on, so an
+    interrupted attempt's finished runs are reused only by a rerun of the very same job."""
+    key = json.dumps([train_arguments(wildcards, index)
+                      for index in sweep_batches(wildcards.net)[int(wildcards.batch)]])
+    return f"{output[0]}.partial-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def train_arguments(wildcards, index):
+    """The `crossclass train` arguments of rate `index` of the sweep (but folders and threads)."""
     net_options = options_args(
         {k: json.dumps(v) for k, v in config["nets"].get(wildcards.net, {}).items()},
         flag="--net-option",
     )
     progress = "" if config["progress"] else "--no-progress"
-    rates = learning_rates(wildcards.net)
-    epochs = train_epochs(wildcards.dataset, wildcards.net)
     checkpoints = " ".join(map(str, analysed_epochs(wildcards)))
+    return (
+        f"--root {shlex.quote(config['data']['root'])} --net {wildcards.net} {net_options} "
+        f"--lr {learning_rates(wildcards.net)[index]} "
+        f"--epochs {train_epochs(wildcards.dataset, wildcards.net)} {sgd_flags()} "
+        f"--checkpoints {checkpoints} --resume-interval {config['training']['resume_interval']} "
+        f"--device {DEVICE} {progress}"
+    )
+
+
+def train_commands(wildcards, input, output, threads):
+    """One `crossclass train` per rate of the batch, run in order into train_folder/lrK (the
+    first failure stops), skipping runs an interrupted attempt of this job finished there."""
+    folder = train_folder(wildcards, output)
     return " && ".join(
-        f"crossclass --threads {threads} train --subset {input[0]} --root "
-        f"{shlex.quote(config['data']['root'])} --net {wildcards.net} {net_options} "
-        f"--lr {rates[index]} --epochs {epochs} {sgd_flags()} --checkpoints {checkpoints} "
-        f"--device {DEVICE} {progress} --out {output[0]}/lr{index}"
+        f"{{ test -d {folder}/lr{index}/metrics.zarr || "
+        f"crossclass --threads {threads} train --subset {input[0]} "
+        f"{train_arguments(wildcards, index)} --resume-dir {folder}/lr{index}.resume "
+        f"--out {folder}/lr{index}; }}"
         for index in sweep_batches(wildcards.net)[int(wildcards.batch)]
     )

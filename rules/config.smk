@@ -3,8 +3,10 @@ cannot express, each failing while planning with one `crossclass config error` l
 here imports torch."""
 
 import functools
+import hashlib
 import json
 import math
+import os
 import re
 import shlex
 import sys
@@ -18,7 +20,7 @@ from snakemake.utils import validate
 from crossclass import plugins, sizes
 from crossclass.provenance import code_hash
 from crossclass.signatures import keyword_options
-from crossclass.sweep import lr_grid
+from crossclass.sweep import BATCH_PREFIX, lr_grid
 
 SCHEMA = workflow.source_path("../config/schema.yaml")
 

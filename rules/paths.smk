@@ -9,6 +9,8 @@ finished `select_lr` checkpoint's choice (`selected_run`).
 RESULTS = config["results"].rstrip("/")
 CAPTIONS = "../workflow/crossclass/report"
 ENV = "../envs/crossclass.yaml"
+# pip expands it in the env file's `-e ${CROSSCLASS_ROOT}`, wherever Snakemake copies that file
+os.environ.update(CROSSCLASS_ROOT=workflow.basedir)
 
 
 def log_path(step, key):
@@ -29,9 +31,9 @@ VERIFY_SPECTRUM = f"{RESULTS}/verification/{{matrix}}/spectrum.zarr"
 KEY = "{dataset}/{net}/n{n}"
 FETCHED = f"{RESULTS}/data/{{dataset}}/fetched.done"
 SUBSET = f"{RESULTS}/data/{{dataset}}/n{{n}}/subset.zarr"
-BATCH = f"{RESULTS}/train/{KEY}/batch{{batch}}"  # the runs of one sweep batch: lr{index}/
+BATCH = f"{RESULTS}/train/{KEY}/{BATCH_PREFIX}{{batch}}"  # one sweep batch's runs: lr{index}/
 CHOICE = f"{RESULTS}/train/{KEY}/choice.json"
-BATCH_KEY = f"{KEY}/batch{{batch}}"
+BATCH_KEY = f"{KEY}/{BATCH_PREFIX}{{batch}}"
 CHECKPOINT_KEY = f"{KEY}/e{{epoch}}/{{split}}"
 MEANS = f"{RESULTS}/extract/{CHECKPOINT_KEY}/means.zarr"
 LAYERS = f"{RESULTS}/extract/{CHECKPOINT_KEY}/layers.zarr"

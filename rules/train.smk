@@ -6,13 +6,18 @@ checkpoints are kept."""
 
 rule train:
     """One batch of SGD runs: lrK/checkpoints/epoch_EEEE.pt for the analysed epochs and
-    lrK/metrics.zarr, for each rate K of the batch."""
+    lrK/metrics.zarr, for each rate K of the batch. The runs are trained in BATCH.partial-HASH/
+    (each with its resume state in lrK.resume/; HASH keys the job's arguments), which Snakemake
+    never deletes: a rerun after a kill skips the finished runs, resumes the interrupted one
+    from its last checkpoint, and renames the folder into place when every run is done; other
+    attempts' folders of this batch are removed."""
     input:
         SUBSET,
     output:
         directory(BATCH),
     params:
         commands=train_commands,
+        folder=train_folder,
         code=code("crossclass.commands.train"),
     resources:
         gpu=GPUS,
@@ -26,7 +31,9 @@ rule train:
         ENV
     threads: JOB_THREADS
     shell:
-        "mkdir -p {output} && ({params.commands}) > {log} 2>&1"
+        'find "$(dirname {output})" -maxdepth 1 -name "$(basename {output}).partial-*" '
+        "! -path {params.folder} -exec rm -rf {{}} + && ({params.commands}) > {log} 2>&1 "
+        "&& mv {params.folder} {output}"
 
 
 checkpoint select_lr:

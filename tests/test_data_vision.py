@@ -125,3 +125,31 @@ def test_failed_download_is_one_line(tmp_path, monkeypatch):
     message = str(err.value)
     assert "\n" not in message and "download into" in message
     assert str(tmp_path / "MNIST" / "raw") in message
+
+
+@pytest.mark.parametrize("plugin, folder", [(mnist, "MNIST"), (fashion_mnist, "FashionMNIST")])
+@pytest.mark.parametrize("file", ["train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"])
+@pytest.mark.parametrize("damage", ["random", "truncate"])
+def test_malformed_mnist_file_is_one_line_naming_it(tmp_path, plugin, folder, file, damage):
+    fake_mnist(tmp_path, folder, np.random.default_rng(0))
+    path = tmp_path / folder / "raw" / file
+    size = path.stat().st_size
+    rng = np.random.default_rng(1)
+    path.write_bytes(rng.bytes(size) if damage == "random" else path.read_bytes()[:size // 2])
+    with pytest.raises(UserError) as err:
+        plugin(tmp_path)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(f"{plugin.__name__}: {path} is malformed")
+    assert "delete it and run `crossclass data fetch" in message
+
+
+@pytest.mark.parametrize("plugin, cls", [(cifar10, torchvision.datasets.CIFAR10),
+                                         (cifar100, torchvision.datasets.CIFAR100)])
+def test_malformed_cifar_file_is_one_line_naming_it(tmp_path, no_md5, plugin, cls):
+    fake_cifar(tmp_path, cls, np.random.default_rng(1))
+    path = tmp_path / cls.base_folder / cls.test_list[0][0]
+    path.write_bytes(np.random.default_rng(2).bytes(5000))
+    with pytest.raises(UserError) as err:
+        plugin(tmp_path)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(f"{plugin.__name__}: {path} is malformed")

@@ -194,3 +194,45 @@ def test_resume_interval_sets_how_often_last_pt_is_written(tmp_path, monkeypatch
     assert len(calls) == writes
     reference = fit(build, blobs(), config(), tmp_path / "reference").model.state_dict()
     assert all(torch.equal(v, reference[k]) for k, v in result.model.state_dict().items())
+
+
+def test_resume_dir_holds_the_state_until_the_run_completes(tmp_path, monkeypatch):
+    """A run killed (here: an exception) after epoch 3 leaves its state in resume_dir, not in
+    out; deleting out (as Snakemake does) and rerunning resumes and publishes every file."""
+    import crossclass.training.loop as loop
+
+    out, resume = tmp_path / "run", tmp_path / "run.resume"
+    real = loop.save_checkpoint
+
+    def killed_after_3(state, path):
+        real(state, path)
+        if state["epoch"] == 3 and path.name == "last.pt":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "save_checkpoint", killed_after_3)
+    with pytest.raises(KeyboardInterrupt):
+        fit(build, blobs(), config(keep=(1,), resume_interval=0), out, resume_dir=resume)
+    monkeypatch.setattr(loop, "save_checkpoint", real)
+    assert sorted(p.name for p in out.iterdir()) == []
+    assert (resume / "checkpoints" / "epoch_0001.pt").is_file()
+    out.rmdir()
+    result = fit(build, blobs(), config(keep=(1,), resume_interval=0), out, resume_dir=resume)
+    assert result.resumed_from == 3 and not resume.exists()
+    assert result.checkpoints == {1: out / "checkpoints/epoch_0001.pt",
+                                  6: out / "checkpoints/epoch_0006.pt"}
+    reference = fit(build, blobs(), config(keep=(1,)), tmp_path / "reference")
+    for name in ("last.pt", "checkpoints/epoch_0001.pt", "checkpoints/epoch_0006.pt"):
+        a, b = load_checkpoint(out / name), load_checkpoint(tmp_path / "reference" / name)
+        assert a["epoch"] == b["epoch"] and a["history"] == b["history"]
+        assert all(torch.equal(v, b["model"][k]) for k, v in a["model"].items())
+    assert reference.history.equals(result.history)
+
+
+def test_resume_without_a_kept_checkpoint_is_an_error(tmp_path):
+    resume = tmp_path / "run.resume"
+    fit(build, blobs(), config(epochs=2, keep=(1,), resume_interval=0), tmp_path / "run",
+        resume_dir=resume)
+    resume.mkdir()
+    (tmp_path / "run" / "last.pt").rename(resume / "last.pt")  # at epoch 2, epoch 1 not kept
+    with pytest.raises(UserError, match="kept checkpoint .*epoch_0001.pt is missing; delete"):
+        fit(build, blobs(), config(epochs=2, keep=(1,)), tmp_path / "again", resume_dir=resume)

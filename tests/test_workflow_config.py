@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
 import subprocess
+import sys
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -131,7 +135,45 @@ def test_conda_env_matches_pyproject():
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
     minimum = re.search(r">=\s*([\d.]+)", project["requires-python"]).group(1)
     assert python.split("=")[-1].startswith(minimum)
-    assert "-e .." in pip
+    assert "-e ${CROSSCLASS_ROOT}" in pip
+
+
+def test_conda_env_installs_this_checkout_from_its_copied_location(repo, tmp_path):
+    """As `--sdm conda` does: the env file copied to .snakemake/conda/HASH.yaml, its pip
+    section written beside it as a requirements file and pip run there, with the variable the
+    workflow sets, resolves to this checkout (pip's own dry run, offline: the build backend
+    comes from the test extra's setuptools)."""
+    printer = write_printer(repo)
+    proc = snakemake(repo, "-s", str(printer), "--list-rules")
+    printer.unlink()
+    root = re.search(r"^CROSSCLASS_ROOT=(.*)$", proc.stdout, re.M).group(1)
+    assert Path(root) == repo
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, repo / name)
+    copied = tmp_path / "workdir" / ".snakemake" / "conda" / "0123abcd.yaml"
+    copied.parent.mkdir(parents=True)
+    shutil.copy2(repo / "envs" / "crossclass.yaml", copied)
+    pip = next(d["pip"] for d in yaml.safe_load(copied.read_text())["dependencies"]
+               if isinstance(d, dict))
+    requirements = copied.with_name("condaenv.requirements.txt")
+    requirements.write_text("".join(f"{line}\n" for line in pip if line.startswith("-")))
+    report = copied.with_name("report.json")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps",
+                    "--no-index", "--no-build-isolation", "--quiet", "--report", str(report),
+                    "-r", requirements.name], cwd=copied.parent, check=True, timeout=300,
+                   env=dict(os.environ, CROSSCLASS_ROOT=root))
+    [install] = json.loads(report.read_text())["install"]
+    assert install["metadata"]["name"] == "crossclass"
+    assert install["download_info"]["url"] == repo.as_uri()
+    assert install["download_info"]["dir_info"] == {"editable": True}
+
+
+def write_printer(repo: Path) -> Path:
+    """A Snakefile beside the workflow's that includes it and prints CROSSCLASS_ROOT."""
+    path = repo / "print_root.smk"
+    path.write_text('include: "Snakefile"\n\n'
+                    'print("CROSSCLASS_ROOT=" + os.environ["CROSSCLASS_ROOT"])\n')
+    return path
 
 
 def test_every_rule_has_log_benchmark_conda_and_code_param(repo):
@@ -164,3 +206,25 @@ def test_several_gpus_launch_the_analysis_under_torchrun(repo, tmp_path):
            "operator-spectrum" in out
     assert "crossclass --threads 4 train" in out
     assert re.search(r"rule extract:(?:.|\n)*?resources: [^\n]*gpu=2", out)
+
+
+def test_ci_lints_and_plans_the_test_config(repo):
+    """.ci/run lints and dry-runs .test/config.yaml, then runs the README's test command; the
+    lint and the plan pass on a copy of the repository."""
+    steps = [line for line in (REPO / ".ci" / "run").read_text().splitlines()
+             if line.startswith(("snakemake", "python"))]
+    assert steps == ["snakemake --lint --configfile .test/config.yaml",
+                     "snakemake -n --quiet --configfile .test/config.yaml", "python -m pytest -q"]
+    assert "pip install -e '.[test]' && python -m pytest -q" in (REPO / "README.md").read_text()
+    shutil.copytree(REPO / ".test", repo / ".test", symlinks=True)
+    lint = snakemake(repo, *steps[0].split()[1:])
+    assert "Congratulations" in lint.stdout + lint.stderr
+    snakemake(repo, *steps[1].split()[1:])  # raises unless the plan succeeds
+
+
+def test_config_readme_names_every_config_file_and_the_license_is_mit():
+    readme = (REPO / "config" / "README.md").read_text()
+    for path in (REPO / "config").rglob("*.yaml"):
+        name = path.relative_to(REPO / "config")
+        assert str(name if len(name.parts) == 1 else name.parent) in readme, name
+    assert (REPO / "LICENSE").read_text().startswith("MIT License")

@@ -1,19 +1,27 @@
 """Fault tolerance: SIGKILL snakemake (and its job) during a long job, `--unlock`, rerun with
 --rerun-incomplete, and get the stores of an uninterrupted run. Stores are written atomically
 (crossclass.stores.write_store), so the killed job leaves no store under its final name and no
-later job can read a half-written one."""
+later job can read a half-written one. A killed train job resumes from its resume state beside
+the run folder; a damaged checkpoint's advice, followed, makes Snakemake redo its run."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shlex
+import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
+import torch
 import xarray as xr
 import yaml
 from crossclass.stores import read_store
+from crossclass.training import load_checkpoint
 from test_workflow_runs import TINY, repo_copy, snakemake
 
 pytestmark = pytest.mark.slow
@@ -57,3 +65,96 @@ def test_killed_run_resumes_to_identical_stores(tmp_path):
     reference = read_store(clean / TARGET).load()
     xr.testing.assert_identical(resumed.drop_attrs(), reference.drop_attrs())
     assert resumed.attrs["params"] == reference.attrs["params"]
+
+
+def long_training(tmp_path, epochs: int) -> Path:
+    """tiny.yaml with `epochs` training epochs of one rate and a resume checkpoint every epoch."""
+    config = yaml.safe_load(TINY.read_text())
+    config["training"].update(epochs={"default": epochs}, resume_interval=0,
+                              lr_count={"default": 1})
+    path = tmp_path / f"train{epochs}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def assert_same_checkpoint(a: Path, b: Path) -> None:
+    """Two checkpoints hold the same epoch, history, weights, momentum and RNG states."""
+    x, y = load_checkpoint(a), load_checkpoint(b)
+    assert x["epoch"] == y["epoch"] and x["history"] == y["history"]
+    assert x["model"].keys() == y["model"].keys()
+    assert all(torch.equal(v, y["model"][k]) for k, v in x["model"].items())
+    assert x["optimizer"]["state"].keys() == y["optimizer"]["state"].keys()
+    assert all(torch.equal(s["momentum_buffer"], y["optimizer"]["state"][k]["momentum_buffer"])
+               for k, s in x["optimizer"]["state"].items())
+    assert all(torch.equal(x["rng"][k], y["rng"][k]) for k in x["rng"])
+
+
+def test_killed_train_job_resumes_under_snakemake(tmp_path):
+    """SIGKILL snakemake and its train job once the resume checkpoint exists; the rerun (which
+    deletes the incomplete batch folder, not the one it trains in) resumes from it and ends
+    bitwise equal to a clean run."""
+    epochs = 400
+    config = long_training(tmp_path, epochs)
+    batch = "results/train/gmm/mlp/n12/batch0"
+    run = f"{batch}/lr0"
+    repo = repo_copy(tmp_path / "repo")
+    env = dict(os.environ, PYTHONPATH=str(repo / "workflow"))
+    proc = subprocess.Popen(["snakemake", batch, "--cores", "1", "--configfile", str(config)],
+                            cwd=repo, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+
+    def resume_state():
+        return next(repo.glob(f"{batch}.partial-*/lr0.resume/last.pt"), None)
+
+    while resume_state() is None and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    resume = resume_state()
+    time.sleep(0.5)  # a few epochs further
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    killed_at = load_checkpoint(resume)["epoch"]
+    assert 1 <= killed_at < epochs, "the run finished before it could be killed"
+    assert not (repo / run / "metrics.zarr").exists()
+
+    snakemake(repo, "--unlock", "--configfile", str(config))
+    snakemake(repo, batch, "--cores", "1", "--configfile", str(config), "--rerun-incomplete")
+    log = (repo / "results/logs/train/gmm/mlp/n12/batch0.log").read_text()
+    resumed_at = int(re.search(rf"resuming from epoch (\d+) of {epochs}", log).group(1))
+    assert resumed_at == killed_at  # the state the killed job left, not a fresh start
+    assert not resume.parent.exists(), "the resume state outlived the finished run"
+
+    clean = repo_copy(tmp_path / "clean")
+    snakemake(clean, batch, "--cores", "1", "--configfile", str(config))
+    for name in ("last.pt", f"checkpoints/epoch_{epochs:04d}.pt", "checkpoints/epoch_0001.pt",
+                 "checkpoints/epoch_0002.pt"):
+        assert_same_checkpoint(repo / run / name, clean / run / name)
+    xr.testing.assert_identical(read_store(repo / run / "metrics.zarr").load().drop_attrs(),
+                                read_store(clean / run / "metrics.zarr").load().drop_attrs())
+
+
+def test_damaged_checkpoint_advice_redoes_the_run(tmp_path):
+    """A truncated checkpoint stops extract with one line whose command, followed, makes
+    Snakemake retrain that run and then extract; a missing one the same."""
+    repo = repo_copy(tmp_path / "repo")
+    choice = repo / "results/train/gmm/mlp/n6/choice.json"
+    snakemake(repo, str(choice.relative_to(repo)), "--cores", "2", "--configfile", str(TINY))
+    run = Path(json.loads(choice.read_text())["selected"]["store"]).parent
+    target = "results/extract/gmm/mlp/n6/e2/train/means.zarr"
+    for damage in ("truncate", "delete"):
+        checkpoint = repo / run / "checkpoints/epoch_0002.pt"
+        if damage == "truncate":
+            checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
+        else:
+            checkpoint.unlink()
+        failed = snakemake(repo, target, "--cores", "1", "--configfile", str(TINY), check=False)
+        assert failed.returncode != 0
+        log = (repo / "results/logs/extract/gmm/mlp/n6/e2/train.log").read_text().strip()
+        error = log.splitlines()[-1]
+        assert error.startswith(f"crossclass extract: error: checkpoint {run}/"), log
+        command = re.search(r"redo its run: (rm -r \S+), then rerun snakemake$", error).group(1)
+        subprocess.run(shlex.split(command), cwd=repo, check=True)
+        rerun = snakemake(repo, target, "--cores", "1", "--configfile", str(TINY))
+        assert re.search(r"^train\s+1$", rerun.stdout + rerun.stderr, re.M)
+        assert read_store(repo / target, ["means"])["means"].size
+        shutil.rmtree(repo / target)  # the next damage is read by a fresh extract

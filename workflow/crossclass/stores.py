@@ -4,7 +4,9 @@ Every store carries scalar coordinates for its keys (dataset, net, n_per_class, 
 so that `xarray.open_mfdataset(paths, engine="zarr", combine="by_coords")` stacks many of
 them, and attrs recording the parameters (`params`, a JSON string) and code version that
 produced it. A store is written to a temporary sibling folder and renamed into place, so a
-store that exists is complete; a half-written one never has the final name.
+store that exists is complete; a half-written one never has the final name. Every chunk is
+written (even one equal to the fill value), so a reader can tell a store damaged afterwards
+(a chunk deleted, a variable gone, unreadable bytes) and refuses it in one line.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import os
 import shutil
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
-from zarr.errors import UnstableSpecificationWarning
+import zarr
+from zarr.errors import UnstableSpecificationWarning, ZarrUserWarning
 
 from crossclass.errors import UserError
 from crossclass.provenance import code_version
@@ -57,7 +61,8 @@ def write_store(
             # Key coordinates are strings, whose Zarr v3 data type is not yet in the spec;
             # zarr-python reads them back exactly.
             warnings.simplefilter("ignore", UnstableSpecificationWarning)
-            ds.to_zarr(tmp, mode="w", zarr_format=3, encoding=encoding, consolidated=False)
+            ds.to_zarr(tmp, mode="w", zarr_format=3, encoding=encoding, consolidated=False,
+                       write_empty_chunks=True)
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
@@ -67,12 +72,52 @@ def write_store(
     return path
 
 
-def read_store(path: str | os.PathLike) -> xr.Dataset:
-    """Open a store written by `write_store` (lazily), with a one-line error if missing."""
+def read_store(path: str | os.PathLike, require: Iterable[str] = (), *,
+               optional: Iterable[str] = (), finite: bool = True,
+               rebuild: str | None = None) -> xr.Dataset:
+    """Open a store written by `write_store` (lazily), checked: every array has all its chunks,
+    and each variable in `require` (and in `optional`, where the store has it) is present,
+    loaded and, if `finite`, finite, with the coordinates it depends on. Any problem is a
+    one-line UserError naming the store, what is wrong and how to rebuild it (`rebuild`;
+    by default: delete the store and rerun snakemake)."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"store {path} does not exist; run the workflow step that writes it")
-    return xr.open_zarr(path, zarr_format=3, consolidated=False)
+    advice = rebuild or f"delete {path} and rerun snakemake to rebuild it"
+
+    def damaged(what: str) -> UserError:
+        return UserError(f"store {path} is damaged: {what}; {advice}")
+
+    try:
+        with warnings.catch_warnings():
+            # the marker file Snakemake writes into a directory() output is no Zarr node
+            warnings.filterwarnings("ignore", r"Object at \.snakemake_timestamp", ZarrUserWarning)
+            arrays = dict(zarr.open_group(path, mode="r", zarr_format=3).arrays())
+            ds = xr.open_zarr(path, zarr_format=3, consolidated=False)
+    except Exception as err:  # zarr and xarray raise many types for unreadable metadata
+        raise damaged(f"unreadable ({_reason(err)})") from err
+    for name, array in arrays.items():
+        if array.nchunks_initialized < array.nchunks:
+            raise damaged(f"{name} lacks {array.nchunks - array.nchunks_initialized} of its "
+                          f"{array.nchunks} chunks")
+    for name in [*require, *(v for v in optional if v in ds.variables)]:
+        if name not in ds.variables:
+            raise UserError(f"store {path} lacks variable {name!r}; {advice}")
+        for var in [name, *ds[name].coords]:
+            try:
+                values = ds.variables[var].load().values  # in place: the caller reads it once
+            except Exception as err:  # a chunk's bytes that do not decode
+                raise damaged(f"{var} is unreadable ({_reason(err)})") from err
+            if (finite and np.issubdtype(values.dtype, np.inexact)
+                    and not np.isfinite(values).all()):
+                bad = int(values.size - np.isfinite(values).sum())
+                raise damaged(f"{var} has {bad} non-finite of {values.size} values")
+    return ds
+
+
+def _reason(err: Exception) -> str:
+    """The first line of an exception's message, or its type."""
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
 
 
 def store_params(ds: xr.Dataset) -> dict:
@@ -80,11 +125,13 @@ def store_params(ds: xr.Dataset) -> dict:
     return json.loads(ds.attrs.get("params", "{}"))
 
 
-def open_stores(paths: list[str | os.PathLike]) -> xr.Dataset:
-    """Combine many stores by their scalar key coordinates into one Dataset."""
+def open_stores(paths: list[str | os.PathLike], require: Iterable[str] = (), *,
+                optional: Iterable[str] = ()) -> xr.Dataset:
+    """Combine many stores by their scalar key coordinates into one Dataset; each store is
+    checked as by `read_store(path, require, optional=optional)`."""
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing:
         raise UserError(f"{len(missing)} store(s) missing, first: {missing[0]}")
-    sets = [read_store(p) for p in paths]
+    sets = [read_store(p, require, optional=optional) for p in paths]
     keys = [k for k, c in sets[0].coords.items() if c.ndim == 0]
     return xr.combine_by_coords([s.expand_dims(keys) for s in sets], combine_attrs="drop_conflicts")

@@ -69,9 +69,7 @@ def means_chunks(num_classes: int) -> dict[str, int]:
 def read_means(path: str | os.PathLike, *, p: int, device: torch.device | str,
                dtype: torch.dtype) -> ExtendedMeans:
     """The ExtendedMeans of a means store, checked to have p parameters."""
-    ds = read_store(path)
-    if "means" not in ds or "weights" not in ds:
-        raise UserError(f"{path} is not a means store (write it with `crossclass extract`)")
+    ds = read_store(path, ("means", "weights"))
     if ds.sizes["param"] != p:
         raise UserError(f"{path} holds means of {ds.sizes['param']} parameters but the network "
                         f"has {p}; use the means store of the same checkpoint")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import xarray as xr
 
-from crossclass.analysis.layer_store import read_layer
+from crossclass.analysis.layer_store import SEP, read_layer
 from crossclass.analysis.network import Network
 from crossclass.curvature import (
     ExtendedMeans,
@@ -43,6 +43,7 @@ NETWORK = ("hess", "G", "E", "hess-minus-G", "hess-minus-E",
            *(f"G-project-{p}" for p in PROJECTABLE))
 LAYER = ("G", *(f"G_{p}" for p in PARTS), "KFAC", "CFAC", "H", "H_class", "H_within",
          "Delta", "Delta_class", "Delta_cross", "Delta_within", "Delta_same")
+MOMENTS = {"KFAC": ("H", "Delta"), "CFAC": ("H_c", "Delta_c")}  # else the kind's own matrix
 
 
 def parse_operator(name: str) -> tuple[str | None, str]:
@@ -62,6 +63,14 @@ def parse_operator(name: str) -> tuple[str | None, str]:
 def needs_means(name: str) -> bool:
     """Whether operator `name` uses the extended-gradient means."""
     return parse_operator(name)[1].startswith(("G_", "G-"))
+
+
+def layers_store_inputs(name: str) -> list[str]:
+    """The layers-store variables operator `name` reads (a layer moment's matrices)."""
+    layer, kind = parse_operator(name)
+    if layer is None or kind == "G" or kind.startswith("G_"):
+        return []
+    return [f"{layer}{SEP}{v}" for v in MOMENTS.get(kind, (kind,))]
 
 
 def network_operator(net: Network, name: str, *, means: ExtendedMeans | None = None,
@@ -127,7 +136,7 @@ def _check_layer(net: Network, layer: str) -> None:
 def _layer_moment(net: Network, layer: str, kind: str, layers: xr.Dataset | None,
                   progress: bool) -> LinearOperator:
     _check_layer(net, layer)
-    var = {"KFAC": ("H", "Delta"), "CFAC": ("H_c", "Delta_c")}.get(kind, (kind,))
+    var = MOMENTS.get(kind, (kind,))
     if layers is not None:
         ds = read_layer(layers, layer)
         values = [ds[v].values for v in var]

@@ -22,7 +22,7 @@ import xarray as xr
 
 from crossclass.analysis.means_store import read_means
 from crossclass.analysis.network import Network
-from crossclass.analysis.operators import needs_means, network_operator
+from crossclass.analysis.operators import layers_store_inputs, needs_means, network_operator
 from crossclass.linalg import estimate_spectrum
 from crossclass.stores import read_store
 
@@ -38,8 +38,8 @@ def operator_spectra(net: Network, names: Sequence[str], *, estimator: dict,
     loaded = None
     if means is not None and any(needs_means(name) for name in names):
         loaded = read_means(means, p=net.function().p, device=net.device, dtype=torch.float64)
-    layer_store = read_store(layers) if layers is not None else None
     for name in names:
+        layer_store = None if layers is None else read_store(layers, layers_store_inputs(name))
         op = network_operator(net, name, means=loaded, layers=layer_store, progress=progress)
         estimate = estimate_spectrum(op, **estimator, progress=progress)
         ds = estimate.to_dataset()

@@ -71,10 +71,7 @@ def run_matrix(args: argparse.Namespace) -> None:
     from crossclass.linalg.spectrum import estimate_spectrum
     from crossclass.stores import read_store, store_params, write_store
 
-    source = read_store(args.input)
-    if "Y" not in source or "eigenvalues" not in source:
-        raise UserError(f"{args.input} lacks 'Y' or 'eigenvalues'; write it with "
-                        "`crossclass verify matrix`")
+    source = read_store(args.input, ("Y", "eigenvalues"))
     kwargs = estimator_kwargs(args)
     matrix = torch.as_tensor(source["Y"].values, dtype=torch.float64, device=args.device)
     estimate = estimate_spectrum(DenseOperator(matrix, symmetric=True), **kwargs,

@@ -42,7 +42,7 @@ def run_train(args: argparse.Namespace) -> None:
     keys = {"dataset": subset["dataset"], "n_per_class": subset["n_per_class"], "net": args.net,
             "seed": args.seed, "lr": args.lr}
     result = fit(lambda: net(in_shape, splits.num_classes, **options), splits, config,
-                 Path(args.out), meta=meta, keys=keys)
+                 Path(args.out), meta=meta, keys=keys, resume_dir=args.resume_dir)
     last = result.history.isel(epoch=-1)
     print(f"{args.net} on {subset['dataset']} (n={subset['n_per_class']}), lr={args.lr}: "
           f"test error {float(last.test_error):.4f}, train error {float(last.train_error):.4f} "
@@ -66,9 +66,10 @@ def register(subparsers) -> None:
         description="Train a network plugin on a balanced subset with SGD (momentum, weight "
         "decay, learning rate divided by 1/GAMMA at each MILESTONE fraction of the epochs). "
         "Writes OUT/checkpoints/epoch_EEEE.pt for the kept epochs (the last one always), "
-        "OUT/last.pt every epoch, and OUT/metrics.zarr. If OUT/last.pt exists the run resumes "
-        "from it and ends bitwise identical (on CPU) to an uninterrupted run; a damaged "
-        "checkpoint is an error, never a silent restart. Defaults are the paper's.")
+        "OUT/last.pt (the final state) and OUT/metrics.zarr. While training, the checkpoints "
+        "and a rolling last.pt go to RESUME_DIR (default OUT); if RESUME_DIR/last.pt exists the "
+        "run resumes from it and ends bitwise identical (on CPU) to an uninterrupted run; a "
+        "damaged checkpoint is an error, never a silent restart. Defaults are the paper's.")
     train.add_argument("--subset", required=True, metavar="STORE",
                        help="index store written by `crossclass data subsample`")
     train.add_argument("--root", required=True, metavar="DIR", help="folder of the dataset files")
@@ -102,6 +103,10 @@ def register(subparsers) -> None:
     train.add_argument("--resume-interval", type=float, default=60.0, metavar="SECONDS",
                        help="seconds between rolling resume checkpoints (last.pt); 0 = every "
                        "epoch; default %(default)s")
+    train.add_argument("--resume-dir", type=Path, metavar="DIR",
+                       help="folder of the resume state while training (default OUT); a "
+                       "separate one survives the deletion of an incomplete OUT, and is "
+                       "published into OUT and removed when the run completes")
     train.add_argument("--device", default="auto",
                        help="auto (CUDA if available), cpu, cuda:N; default %(default)s")
     train.add_argument("--no-progress", dest="progress", action="store_false",

@@ -92,7 +92,7 @@ def write_subset(path: str | os.PathLike, dataset: str, splits: ArraySplits, n_p
 def load_subset(store_path: str | os.PathLike, root: str | os.PathLike) -> ArraySplits:
     """The ArraySplits of an index store: its plugin called with its options (files under
     root), restricted to the stored indices. Error if the labels no longer match."""
-    ds = read_store(store_path)
+    ds = read_store(store_path, ("train_index", "train_label", "test_index", "test_label"))
     params = store_params(ds)
     plugin = plugins.load(plugins.DATASETS, params["dataset"])
     splits = plugin(Path(root), download=False, **params["options"])

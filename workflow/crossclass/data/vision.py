@@ -12,11 +12,14 @@ the full train split (crossclass.data.normalize); no augmentation.
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import numpy as np
 import torch
 from torchvision import datasets
+from torchvision.datasets import cifar
+from torchvision.datasets import mnist as idx
 
 from crossclass.data.base import ArraySplits
 from crossclass.data.normalize import channel_stats, standardize
@@ -36,19 +39,51 @@ def _expected_files(cls: type) -> list[str]:
     return [os.path.splitext(f)[0] for f, _ in cls.resources]
 
 
+def _bad_file(cls: type, folder: Path, train: bool) -> Path | None:
+    """The first file of one split (and CIFAR's meta) that is missing, fails its checksum or
+    does not parse; None if all of them read."""
+    if issubclass(cls, datasets.CIFAR10):
+        files = (cls.train_list if train else cls.test_list) + [
+            (cls.meta["filename"], cls.meta["md5"])]
+        for name, md5 in files:
+            try:
+                if not cifar.check_integrity(str(folder / name), md5):
+                    return folder / name
+                with open(folder / name, "rb") as f:
+                    pickle.load(f, encoding="latin1")
+            except Exception:  # unpickling garbage raises many types
+                return folder / name
+        return None
+    prefix = "train" if train else "t10k"
+    for name, read in ((f"{prefix}-images-idx3-ubyte", idx.read_image_file),
+                       (f"{prefix}-labels-idx1-ubyte", idx.read_label_file)):
+        try:
+            read(str(folder / name))
+        except Exception:  # torchvision's IDX parser asserts on malformed bytes
+            return folder / name
+    return None
+
+
 def _open(cls: type, name: str, root: Path, download: bool, train: bool):
-    """Instantiate torchvision's dataset; a missing file or failed download is a UserError."""
+    """Instantiate torchvision's dataset; a missing or malformed file or a failed download is
+    a one-line UserError naming it."""
     folder = _folder(cls, root)
     try:
         return cls(root=str(root), train=train, download=download)
-    except (RuntimeError, OSError) as err:
-        if download:
-            reason = " ".join(str(err).split()) or type(err).__name__
+    except Exception as err:  # torchvision raises (and asserts) many types on damaged files
+        reason = " ".join(str(err).split()) or type(err).__name__
+        if download and isinstance(err, (RuntimeError, OSError)):
             raise UserError(f"{name}: download into {folder} failed ({reason}); place the files "
                             f"{', '.join(_expected_files(cls))} there by hand") from err
-        raise UserError(f"{name}: data files missing or corrupted in {folder}; run `crossclass "
-                        f"data fetch --dataset {name} --root {root}` or place "
-                        f"{', '.join(_expected_files(cls))} there") from err
+        bad = _bad_file(cls, folder, train)
+        fetch = f"`crossclass data fetch --dataset {name} --root {root}`"
+        if bad is not None and bad.is_file():
+            raise UserError(f"{name}: {bad} is malformed ({reason}); delete it and run "
+                            f"{fetch}") from err
+        if bad is None and not isinstance(err, (RuntimeError, OSError)):
+            raise
+        raise UserError(f"{name}: data files missing or corrupted in {folder}; run {fetch} or "
+                        f"place {', '.join(_expected_files(cls))} there") from err
 
 
 def _images(data) -> torch.Tensor:

@@ -26,7 +26,7 @@ def draw(inputs: list[str], output: str, *, bins: int = 100) -> None:
         raise UserError(f"fig15 needs 2 spectrum stores (fig15a, fig15b), got {len(inputs)}")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, path, title in zip(axes, inputs, TITLES, strict=True):
-        ds = read_store(path)
+        ds = read_store(path, ("density", "exact_eigenvalues"))
         params = store_params(ds)
         exact = ds["exact_eigenvalues"].values
         if params["log"]:

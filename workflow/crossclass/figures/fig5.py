@@ -29,6 +29,15 @@ LABELS = {
     "G-project-same": r"$G$ ⊥ $G_{c=c'}$", "hess-minus-G": "Hess - G",
     "hess-minus-E": "Hess - E",
 }
+# What the spectral panels read: checked complete and finite (crossclass.stores.read_store).
+SPECTRUM = ("density", "ritz_values", "ritz_weights")
+SPECTRUM_OPTIONAL = ("lambda", "log_lambda", "top_eigenvalues", "exact_eigenvalues",
+                     "num_params")
+
+
+def read_spectrum(path: str) -> xr.Dataset:
+    """A spectrum store with everything a spectral panel draws checked (one-line errors)."""
+    return read_store(path, SPECTRUM, optional=SPECTRUM_OPTIONAL)
 
 
 def to_axis(ds: xr.Dataset, values: np.ndarray, eps: float) -> np.ndarray:
@@ -70,7 +79,7 @@ def draw(inputs: list[str], output: str, *, outliers: int = 10, columns: int = 4
     """inputs: spectrum stores, one panel each; outliers: how many top eigenvalues to mark."""
     if not inputs:
         raise UserError("fig5 needs at least one spectrum store")
-    sets = [read_store(p) for p in inputs]
+    sets = [read_spectrum(p) for p in inputs]
     for path, ds in zip(inputs, sets, strict=True):
         if "density" not in ds or "operator" not in ds.coords:
             raise UserError(f"{path} is not an operator spectrum store")

@@ -16,7 +16,13 @@ import numpy as np
 
 from crossclass.analysis import mean_eigenvalue
 from crossclass.errors import UserError
-from crossclass.figures.fig5 import OUTLIER_COLOR, density_panel, to_axis
+from crossclass.figures.fig5 import (
+    OUTLIER_COLOR,
+    SPECTRUM,
+    SPECTRUM_OPTIONAL,
+    density_panel,
+    to_axis,
+)
 from crossclass.figures.plotting import mark_eigenvalues, save
 from crossclass.stores import open_stores, read_store, store_params
 
@@ -35,7 +41,8 @@ def draw(inputs: list[str], output: str) -> None:
     means = [p for p in inputs if "means" in read_store(p)]
     if not spectra or not means or len(spectra) + len(means) != len(inputs):
         raise UserError("fig6 needs spectrum stores of G and the means stores of the same runs")
-    S, Mn = open_stores(spectra), open_stores(means)
+    S = open_stores(spectra, (*SPECTRUM, "num_params"), optional=SPECTRUM_OPTIONAL)
+    Mn = open_stores(means, ("eig_lowrank",))
     ns, epochs = [int(v) for v in S["n_per_class"].values], [int(v) for v in S["epoch"].values]
     eps = store_params(read_store(spectra[0])).get("eps", 0.0)
     size = (3.6 * len(ns) + 2.5, 2.6 * len(epochs) + 0.6)
@@ -44,8 +51,8 @@ def draw(inputs: list[str], output: str) -> None:
         for c, n in enumerate(ns):
             ax, s = axes[r, c], _select(S, n, epoch)
             if not np.isfinite(s["density"].values).all():
-                ax.set_visible(False)  # this (n, epoch) was not computed
-                continue
+                raise UserError(f"fig6: no spectrum of G for n = {n}, epoch {epoch} among the "
+                                "inputs (each n needs every epoch)")
             m = _select(Mn, n, epoch)
             density_panel(ax, s.drop_vars("top_eigenvalues"), eps, label="deflated G")
             C = m.sizes["class"]

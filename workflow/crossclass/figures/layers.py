@@ -15,11 +15,12 @@ import numpy as np
 
 from crossclass.analysis import layer_names, parse_operator, read_layer
 from crossclass.errors import UserError
-from crossclass.figures.fig5 import density_panel, title_of
+from crossclass.figures.fig5 import density_panel, read_spectrum, title_of
 from crossclass.figures.plotting import save
 from crossclass.stores import read_store, store_params
 
 COLORS = {"G": "tab:blue", "KFAC": "tab:orange", "CFAC": "gold"}
+SCREE = ("H", "H_class", "Delta", "Delta_class", "Delta_cross")  # per layer, checked finite
 NC = (("nc_nc1", r"NC1 tr$(\Sigma_W\Sigma_B^+)/C$", True),
       ("nc_equinorm", "equinorm (std/mean of norms)", False),
       ("nc_equiangular_std", "std of cosines", False),
@@ -43,11 +44,11 @@ def draw(inputs: list[str], output: str, *, top: int = 40) -> None:
     """inputs: a layers store, then spectrum stores of layer:<name>:{G,KFAC,CFAC} (optional)."""
     if not inputs:
         raise UserError("the layers figure needs a layers store")
-    layers = read_store(inputs[0])
-    names = layer_names(layers)
+    names = layer_names(read_store(inputs[0]))
+    layers = read_store(inputs[0], [f"{name}:{var}" for name in names for var in SCREE])
     spectra = {}
     for path in inputs[1:]:
-        ds = read_store(path)
+        ds = read_spectrum(path)
         op = ds["operator"].item() if "operator" in ds.coords else ""
         layer, kind = parse_operator(op) if op.startswith("layer:") else (None, "")
         if layer is None or kind not in COLORS:

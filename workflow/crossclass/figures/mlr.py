@@ -24,9 +24,8 @@ def draw(inputs: list[str], output: str, *, bins: int = 80) -> None:
         raise UserError("the mlr figure needs at least one MLR store")
     fig, axes = plt.subplots(2, len(inputs), figsize=(5.5 * len(inputs), 7), squeeze=False)
     for col, path in enumerate(inputs):
-        ds = read_store(path)
-        if "empirical_eigenvalues" not in ds:
-            raise UserError(f"{path} is not an MLR store (crossclass mlr-spectrum)")
+        ds = read_store(path, ("empirical_eigenvalues", "theory_eigenvalues", "theory_values",
+                               "theory_multiplicities"))
         par = store_params(ds)
         emp, theory = ds["empirical_eigenvalues"].values, ds["theory_eigenvalues"].values
         top, bottom = axes[0, col], axes[1, col]

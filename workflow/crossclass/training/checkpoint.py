@@ -42,23 +42,25 @@ def remove_partial(folder: str | os.PathLike) -> None:
             tmp.unlink()
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
+def load_checkpoint(path: str | os.PathLike, *,
+                    advice: str = "delete it to start the run over") -> dict:
     """Read a checkpoint written by `save_checkpoint` onto the CPU (RNG states must stay CPU
-    tensors; load_state_dict moves the rest); a one-line UserError if it is missing,
-    truncated, corrupt or not a training checkpoint (never a silent fresh start)."""
+    tensors; load_state_dict moves the rest); a one-line UserError ending in `advice` (how to
+    redo it) if it is missing, truncated, corrupt or not a training checkpoint (never a
+    silent fresh start)."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"checkpoint {path} does not exist")
+        raise UserError(f"checkpoint {path} does not exist; {advice}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several types for damaged archives
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UserError(f"checkpoint {path} is corrupt or truncated ({reason}); "
-                        "delete it to start the run over") from err
+                        f"{advice}") from err
     missing = [k for k in REQUIRED if not isinstance(state, dict) or k not in state]
     if missing:
         raise UserError(f"checkpoint {path} is not a crossclass training checkpoint "
-                        f"(missing {', '.join(missing)})")
+                        f"(missing {', '.join(missing)}); {advice}")
     return state
 
 

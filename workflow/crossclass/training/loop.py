@@ -1,7 +1,10 @@
 """The training loop: seeded SGD epochs, per-epoch metrics, kept + rolling checkpoints, resume.
 
-Layout of `out`: checkpoints/epoch_EEEE.pt (kept epochs), last.pt (rolling, every epoch),
-metrics.zarr (dims: epoch = 1..E; lr, train_loss, train_error, test_loss, test_error).
+Layout of `out`: checkpoints/epoch_EEEE.pt (kept epochs), last.pt (rolling resume checkpoint,
+the final state at the end), metrics.zarr (dims: epoch = 1..E; lr, train_loss, train_error,
+test_loss, test_error). With a separate resume folder the checkpoints are written there and
+linked into `out` only when the run completes, so deleting an incomplete `out` (as Snakemake
+does before a rerun) never loses the resume state.
 train_* are running averages over the epoch's mini-batches (train mode, before each step);
 test_* are full passes in eval mode (NaN on epochs skipped by eval_every).
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -153,15 +157,32 @@ def set_rng_state(state: Mapping[str, torch.Tensor], generator: torch.Generator,
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
+def publish(files: list[Path], source: Path, out: Path) -> None:
+    """Hard-link (else copy) `files` from folder `source` to the same place under `out`; the
+    originals stay until the caller removes `source`, so a kill here loses nothing."""
+    for path in files:
+        target = out / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copy2(path, target)
+
+
 def fit(build: Callable[[], nn.Module], splits: Any, config: TrainConfig,
         out: str | os.PathLike, *, meta: Mapping[str, Any] | None = None,
-        keys: Mapping[str, Any] | None = None) -> TrainResult:
+        keys: Mapping[str, Any] | None = None,
+        resume_dir: str | os.PathLike | None = None) -> TrainResult:
     """Train `build()` on `splits` (ArraySplits-like: x_train (N, ...), y_train (N,), x_test,
     y_test) with `config`, writing checkpoints and the metrics store under `out`.
+    resume_dir: where the checkpoints are written while training (default `out`); a separate
+    folder is published into `out` and removed once the run completes.
 
     The initial weights are drawn from `config.seed` (so `build` must create the parameters),
-    and the shuffling order from an independent generator of the same seed. If out/last.pt
-    exists the run resumes from it and ends bitwise identical on CPU to an uninterrupted run.
+    and the shuffling order from an independent generator of the same seed. If
+    resume_dir/last.pt exists the run resumes from it and ends bitwise identical on CPU to an
+    uninterrupted run.
     meta: JSON-able recipe saved in every checkpoint (see checkpoint.load_trained).
     keys: scalar coordinates of the metrics store (dataset, net, seed, ...).
     """
@@ -170,11 +191,13 @@ def fit(build: Callable[[], nn.Module], splits: Any, config: TrainConfig,
     meta = dict(meta or {})
     init_seed, train_seed = seeds(config.seed)
     xtr, ytr, xte, yte = as_tensors(splits, device)
-    last = out / "last.pt"
-    kept = {e: out / "checkpoints" / f"epoch_{e:04d}.pt" for e in config.keep}
+    state_dir = out if resume_dir is None else Path(resume_dir)
+    last = state_dir / "last.pt"
+    kept = {e: state_dir / "checkpoints" / f"epoch_{e:04d}.pt" for e in config.keep}
     metrics_path = out / "metrics.zarr"
-    out.mkdir(parents=True, exist_ok=True)
-    remove_partial(out)
+    for folder in {out, state_dir}:
+        folder.mkdir(parents=True, exist_ok=True)
+        remove_partial(folder)
 
     cuda_devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda_devices), deterministic(device):
@@ -197,6 +220,10 @@ def fit(build: Callable[[], nn.Module], splits: Any, config: TrainConfig,
             history = {k: list(v) for k, v in state["history"].items()}
             start = resumed_from = int(state["epoch"])
             log.warning("resuming from epoch %d of %d (%s)", start, config.epochs, last)
+            missing = [str(p) for e, p in kept.items() if e <= start and not p.is_file()]
+            if missing:
+                raise UserError(f"{last} is at epoch {start} but the kept checkpoint "
+                                f"{missing[0]} is missing; delete {last} to start the run over")
 
         def snapshot(epoch: int) -> dict[str, Any]:
             return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -237,5 +264,10 @@ def fit(build: Callable[[], nn.Module], splits: Any, config: TrainConfig,
 
     ds = xr.Dataset({k: ("epoch", np.asarray(v, dtype=np.float64)) for k, v in history.items()},
                     coords={"epoch": np.arange(1, config.epochs + 1)})
+    if state_dir != out:
+        publish([last, *kept.values()], state_dir, out)
     write_store(ds, metrics_path, keys=keys, params={**config.as_dict(), **meta})
+    if state_dir != out:
+        shutil.rmtree(state_dir)
+    kept = {e: out / p.relative_to(state_dir) for e, p in kept.items()}
     return TrainResult(model, ds, metrics_path, kept, resumed_from)

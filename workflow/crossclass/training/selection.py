@@ -12,17 +12,23 @@ from pathlib import Path
 
 from crossclass.errors import UserError
 from crossclass.stores import read_store, store_params
+from crossclass.sweep import job_folder
+
+METRICS = ("train_loss", "train_error", "test_loss", "test_error")
 
 
 def final_metrics(store: str | os.PathLike) -> dict:
-    """Initial lr and last-epoch metrics of one run's metrics store."""
-    ds = read_store(store)
+    """Initial lr and last-epoch metrics of one run's metrics store (NaN metrics are data: a
+    diverged run); the store lives in its run folder, so rebuilding it is retraining."""
+    ds = read_store(store, METRICS, finite=False,
+                    rebuild=f"delete {job_folder(Path(store).parent)} and rerun snakemake to "
+                    "retrain it")
     params = store_params(ds)
     if "lr" not in params:
         raise UserError(f"store {store} records no learning rate; is it a training metrics store?")
     last = ds.isel(epoch=-1)
     return {"lr": float(params["lr"]), "store": str(store),
-            **{k: float(last[k]) for k in ("train_loss", "train_error", "test_loss", "test_error")}}
+            **{k: float(last[k]) for k in METRICS}}
 
 
 def select_lr(runs: Sequence[dict]) -> dict:
