@@ -14,10 +14,10 @@ a gridded density and an empirical spectral measure, for tests and benchmarks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-import xarray as xr
 
 from crossclass.errors import UserError
 from crossclass.linalg.deflation import METHODS as DEFLATE_METHODS
@@ -33,6 +33,9 @@ from crossclass.linalg.density import (
 from crossclass.linalg.exact import exact_eigenvalues
 from crossclass.linalg.lanczos import RitzPairs, fast_lanczos
 from crossclass.linalg.operator import LinearOperator
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 METHODS = ("lanczos", "exact")
 BOUNDS = ("block", "normalization")
@@ -64,6 +67,7 @@ class SpectrumEstimate:
         """density on dim "grid" (coordinate "lambda" or "log_lambda"), ritz_values and
         ritz_weights on ("start_vector", "ritz"), top_eigenvalues on "top", exact_eigenvalues
         on "eigen"; params, lambda_min and lambda_max in attrs."""
+        import xarray as xr  # only here: linalg itself needs torch and numpy alone
         coord = "log_lambda" if self.log else "lambda"
         data = {
             "density": ("grid", _np(self.density)),
