@@ -238,3 +238,44 @@ def test_knockouts(prob):
     assert rel(dec.knockout("within").to_dense(), prob.G - dec.within.to_dense()) < TOL
     with pytest.raises(UserError, match="not low-rank"):
         dec.knockout("within", "projection")
+
+
+# ---- rank decisions against the scale of G (C = 2: G_cross is zero) ------------------------
+
+def decomposition_for(num_classes: int):
+    """(dense G, decomposition around it) for a tiny MLP with `num_classes` outputs (seed 4,
+    7 examples per class: for C = 2 the G_cross factor is round-off of 1e-16, not exactly 0,
+    and the factor's own scale gave it rank 1)."""
+    torch.manual_seed(4)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(),
+                                torch.nn.Linear(6, num_classes)).double()
+    y = torch.arange(num_classes).repeat_interleave(7)
+    data = LabeledData(torch.randn(len(y), 4, dtype=torch.float64), y, batch_size=BATCH)
+    fn = ModelFunction(model)
+    G = gauss_newton_operator(fn, data)
+    return G.to_dense(), g_decomposition(G, extended_gradient_means(fn, data, progress=False))
+
+
+@pytest.mark.parametrize("num_classes", [2, 3, 4])
+def test_cross_rank_is_c_times_c_minus_2(num_classes):
+    G, dec = decomposition_for(num_classes)
+    scale = float(torch.linalg.matrix_norm(G, ord=2))
+    assert dec.cross.range_basis(scale=scale).shape[1] == num_classes * (num_classes - 2)
+
+
+def test_projection_knockouts_for_two_classes():
+    """C = 2: G_cross is round-off, so its projection knockout leaves G unchanged; the other
+    knockouts match their dense references."""
+    G, dec = decomposition_for(2)
+    assert rel(dec.knockout("cross", "projection").to_dense(), G) < TOL
+    eye = torch.eye(G.shape[0], dtype=torch.float64)
+    for name in ("class", "same"):
+        B = dec.component(name).to_dense()
+        lam, Z = torch.linalg.eigh(B)
+        U = Z[:, lam.abs() > 1e-12 * float(torch.linalg.matrix_norm(G, ord=2))]
+        assert 1 <= U.shape[1] <= 2, name
+        proj = eye - U @ U.T
+        assert rel(dec.knockout(name, "projection").to_dense(), proj @ G @ proj) < TOL, name
+        assert rel(dec.knockout(name, "subtraction").to_dense(), G - B) < TOL, name
+    assert rel(dec.knockout("cross", "subtraction").to_dense(), G) < TOL
+    assert rel(dec.knockout("within").to_dense(), G - dec.within.to_dense()) < TOL

@@ -7,7 +7,7 @@ import inspect
 from pathlib import Path
 
 from crossclass import plugins
-from crossclass.data.subsample import PAPER_SAMPLE_SIZES, write_subset
+from crossclass.data.sizes import PAPER_SAMPLE_SIZES
 from crossclass.errors import UserError
 from crossclass.options import parse_options
 
@@ -29,6 +29,8 @@ def run_fetch(args: argparse.Namespace) -> None:
 
 
 def run_subsample(args: argparse.Namespace) -> None:
+    from crossclass.data.subsample import write_subset
+
     splits, options = _make(args, download=False)
     path = write_subset(args.out, args.dataset, splits, args.n_per_class, args.seed,
                         test_per_class=args.test_per_class, options=options)

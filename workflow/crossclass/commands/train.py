@@ -8,17 +8,17 @@ import inspect
 from pathlib import Path
 
 from crossclass import plugins
-from crossclass.data import load_subset
 from crossclass.errors import UserError
 from crossclass.options import parse_options
-from crossclass.stores import read_store, store_params
-from crossclass.training.config import TrainConfig, checkpoint_epochs
-from crossclass.training.inputs import splits_for
-from crossclass.training.loop import fit
-from crossclass.training.selection import final_metrics, select_lr, write_choice
 
 
 def run_train(args: argparse.Namespace) -> None:
+    from crossclass.data import load_subset
+    from crossclass.stores import read_store, store_params
+    from crossclass.training.config import TrainConfig, checkpoint_epochs
+    from crossclass.training.inputs import splits_for
+    from crossclass.training.loop import fit
+
     subset = store_params(read_store(args.subset))
     net = plugins.load(plugins.NETWORKS, args.net)
     splits = splits_for(net, load_subset(args.subset, args.root))
@@ -50,6 +50,8 @@ def run_train(args: argparse.Namespace) -> None:
 
 
 def run_select(args: argparse.Namespace) -> None:
+    from crossclass.training.selection import final_metrics, select_lr, write_choice
+
     runs = [final_metrics(s) for s in args.stores]
     choice = select_lr(runs)
     write_choice(choice, runs, args.out)

@@ -7,18 +7,24 @@ Modules, one concept each:
   digits     scikit-learn's bundled digits (embedded default, no download)
   synthetic  gmm (Gaussian mixture) and ccm (section 8, via crossclass.mlr)
   adapt      adapt_inputs: images to 32x32 for convolutional nets
-  subsample  balanced subsets, PAPER_SAMPLE_SIZES, the index store and load_subset
+  sizes      PAPER_SAMPLE_SIZES, log_spaced_sizes (numpy only)
+  subsample  balanced subsets, the index store and load_subset
+
+Names are imported on first use (PEP 562), so that `crossclass --help` needs no torch.
 """
 
-from crossclass.data.adapt import adapt_inputs
-from crossclass.data.base import ArraySplits
-from crossclass.data.subsample import (
-    PAPER_SAMPLE_SIZES,
-    load_subset,
-    log_spaced_sizes,
-    subsample,
-    write_subset,
-)
+import importlib
+
+_HOME = {"adapt_inputs": "adapt", "ArraySplits": "base", "PAPER_SAMPLE_SIZES": "sizes",
+         "log_spaced_sizes": "sizes", "load_subset": "subsample", "subsample": "subsample",
+         "write_subset": "subsample"}
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+
 
 __all__ = ["PAPER_SAMPLE_SIZES", "ArraySplits", "adapt_inputs", "load_subset",
            "log_spaced_sizes", "subsample", "write_subset"]

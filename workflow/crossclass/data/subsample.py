@@ -31,18 +31,6 @@ from crossclass.errors import UserError
 from crossclass.stores import read_store, store_params, write_store
 
 
-def log_spaced_sizes(low: int, high: int, count: int) -> tuple[int, ...]:
-    """`count` integers floor(geomspace(low, high)): 10, 13, 19, ..., 136, ..., 1351, ..., 5000
-    for (10, 5000, 20), the sizes the paper's figures name. Error if two coincide."""
-    sizes = tuple(int(s) for s in np.floor(np.geomspace(low, high, count) + 1e-9))
-    if len(set(sizes)) != count:
-        raise UserError(f"{count} log-spaced sizes in [{low}, {high}] are not distinct: {sizes}")
-    return sizes
-
-
-PAPER_SAMPLE_SIZES = log_spaced_sizes(10, 5000, 20)
-
-
 def subsample(y: torch.Tensor | np.ndarray, n_per_class: int, seed: int,
               num_classes: int | None = None) -> torch.Tensor:
     """Indices (C * n_per_class,) int64 of n_per_class examples of each class of labels y (N,).

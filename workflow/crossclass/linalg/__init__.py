@@ -6,8 +6,10 @@ from crossclass.linalg.algebra import (
     deflate,
     projection_knockout,
 )
+from crossclass.linalg.deflation import low_rank_deflation, top_k
 from crossclass.linalg.density import (
     SpectralBounds,
+    block_bounds,
     gaussian_mixture,
     lanczos_approx_spec,
     lanczos_sigma,
@@ -18,7 +20,8 @@ from crossclass.linalg.exact import exact_eigenvalues
 from crossclass.linalg.lanczos import RitzPairs, Tridiagonal, fast_lanczos, slow_lanczos
 from crossclass.linalg.operator import LinearOperator
 from crossclass.linalg.spectrum import SpectrumEstimate, estimate_spectrum, wasserstein1
-from crossclass.linalg.subspace import Eigenpairs, low_rank_deflation, subspace_iteration
+from crossclass.linalg.subspace import Eigenpairs, subspace_iteration
+from crossclass.linalg.topk import top_eigenpairs
 
 __all__ = [
     "DenseOperator",
@@ -29,6 +32,7 @@ __all__ = [
     "SpectralBounds",
     "SpectrumEstimate",
     "Tridiagonal",
+    "block_bounds",
     "deflate",
     "estimate_spectrum",
     "exact_eigenvalues",
@@ -42,5 +46,7 @@ __all__ = [
     "projection_knockout",
     "slow_lanczos",
     "subspace_iteration",
+    "top_eigenpairs",
+    "top_k",
     "wasserstein1",
 ]

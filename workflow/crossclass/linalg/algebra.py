@@ -4,7 +4,9 @@ knockouts (section 3, corrected: docs/linalg.md) and deflation by computed eigen
 Projection knockout of B from A (both m x n):  (I - U U^T) A (I - V V^T), with U, V the left
 and right singular vectors of B for its NON-ZERO singular values (rank-revealing tolerance),
 i.e. (I - B B^+) A (I - B^+ B). For symmetric B both projectors are I - U U^T with U spanning
-range(B), so a symmetric A stays symmetric.
+range(B), so a symmetric A stays symmetric. The rank of B is judged against the scale of the
+operator A being decomposed (max(||B||, ||A||_est)), not of B alone: a B made of round-off
+(G_cross for C = 2) has rank 0.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from crossclass.errors import UserError
+from crossclass.linalg.density import normalization
 from crossclass.linalg.operator import LinearOperator
 
 
@@ -47,16 +50,19 @@ class LowRankOperator(LinearOperator):
         super().__init__((U.shape[0], U.shape[0]), lambda X: U @ (self.s[:, None] * (U.T @ X)),
                          dtype=U.dtype, device=U.device)
 
-    def range_basis(self, rtol: float | None = None) -> torch.Tensor:
+    def range_basis(self, rtol: float | None = None, scale: float = 0.0) -> torch.Tensor:
         """Orthonormal basis (p, rank) of range(U diag(s) U^T), rank revealed by the
-        eigenvalues of the r x r core R diag(s) R^T (U = Q R), relative to the scale
-        max|s| ||U||_2^2 of the product (so cancelling terms give rank 0). The rank decision
-        runs in float64 whatever the factor's dtype: float32's p * eps would exceed 1 at
-        millions of parameters and drop every direction."""
+        eigenvalues of the r x r core R diag(s) R^T (U = Q R), relative to
+        max(scale, max|s| ||U||_2^2): pass the norm of the operator this part was taken from
+        as `scale`, so that a part made of round-off has rank 0 (the factor's own scale alone
+        lets cancelling terms count only against themselves). The rank decision runs in
+        float64 whatever the factor's dtype: float32's p * eps would exceed 1 at millions of
+        parameters and drop every direction."""
         U, s = self.U.double(), self.s.double()
         Q, R = torch.linalg.qr(U)
         lam, Z = torch.linalg.eigh(R @ (s[:, None] * R.T))
-        scale = float(s.abs().max()) * float(torch.linalg.matrix_norm(R, ord=2)) ** 2
+        own = float(s.abs().max()) * float(torch.linalg.matrix_norm(R, ord=2)) ** 2
+        scale = max(own, float(scale))
         return (Q @ Z[:, _nonzero(lam.abs(), rtol, U.shape, scale)]).to(self.U.dtype)
 
 
@@ -68,14 +74,20 @@ def _is_symmetric(matrix: torch.Tensor) -> bool:
 
 
 def _nonzero(values: torch.Tensor, rtol: float | None, shape: tuple[int, ...],
-             scale: float | None = None) -> torch.Tensor:
-    """Mask of values above the rank-revealing threshold rtol * scale (default scale:
-    max(values); default rtol: max(shape) * machine epsilon, as numpy.linalg.matrix_rank)."""
+             scale: float = 0.0) -> torch.Tensor:
+    """Mask of values above the rank-revealing threshold rtol * max(scale, max(values))
+    (default rtol: max(shape) * machine epsilon, as numpy.linalg.matrix_rank)."""
     if rtol is None:
         rtol = max(shape) * torch.finfo(values.dtype).eps
     if values.numel() == 0:
         return torch.zeros(0, dtype=torch.bool, device=values.device)
-    return values > rtol * (float(values.max()) if scale is None else scale)
+    return values > rtol * max(float(scale), float(values.max()))
+
+
+def operator_scale(A: LinearOperator) -> float:
+    """||A||_2 estimated from Normalization's bounds (20 Lanczos steps; square A)."""
+    bounds = normalization(A, 20, generator=torch.Generator().manual_seed(0), progress=False)
+    return max(abs(bounds.lambda_min), abs(bounds.lambda_max))
 
 
 def projection_knockout(
@@ -83,18 +95,22 @@ def projection_knockout(
     B: torch.Tensor | LowRankOperator | DenseOperator,
     *,
     rtol: float | None = None,
+    scale: float | None = None,
 ) -> LinearOperator:
     """(I - U U^T) A (I - V V^T) = (I - B B^+) A (I - B^+ B), for A and B of one shape (m, n).
 
-    B: a dense tensor or DenseOperator (SVD; U, V for singular values > rtol * s_max) or a
-    LowRankOperator U_B diag(s) U_B^T (range from its r x r core; cost O(p r^2)).
+    B: a dense tensor or DenseOperator (SVD; U, V for singular values > rtol * max(s_max,
+    scale)) or a LowRankOperator U_B diag(s) U_B^T (range from its r x r core; cost O(p r^2)).
+    scale: ||A||, estimated by `operator_scale` (20 products) for a square A when None.
     """
     if isinstance(B, DenseOperator):
         B = B.matrix
+    if scale is None:
+        scale = operator_scale(A) if A.shape[0] == A.shape[1] else 0.0
     if isinstance(B, LowRankOperator):
         if A.shape != B.shape:
             raise UserError(f"projection knockout: A has shape {A.shape}, B has {B.shape}")
-        U = B.range_basis(rtol).to(dtype=A.dtype, device=A.device)
+        U = B.range_basis(rtol, scale).to(dtype=A.dtype, device=A.device)
         V, symmetric_B = U, True
     elif isinstance(B, torch.Tensor):
         if tuple(B.shape) != A.shape:
@@ -104,10 +120,10 @@ def projection_knockout(
         symmetric_B = _is_symmetric(B)
         if symmetric_B:
             lam, Z = torch.linalg.eigh((B + B.T) / 2)
-            U = V = Z[:, _nonzero(lam.abs(), rtol, B.shape)]
+            U = V = Z[:, _nonzero(lam.abs(), rtol, B.shape, scale)]
         else:
             Uf, S, Vh = torch.linalg.svd(B, full_matrices=False)
-            keep = _nonzero(S, rtol, B.shape)
+            keep = _nonzero(S, rtol, B.shape, scale)
             U, V = Uf[:, keep], Vh[keep].T
     else:
         raise UserError(f"projection knockout: B must be a tensor, DenseOperator or "

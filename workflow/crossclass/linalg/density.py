@@ -66,9 +66,16 @@ def normalization(
     (the Ritz residual bound). The margin tau is applied by `SpectralBounds.interval`."""
     M0 = min(M0, op.shape[0])
     start = torch.randn(op.shape[0], 1, generator=generator, dtype=torch.float64)
-    ritz = fast_lanczos(op, M0, start, generator=generator, progress=progress).ritz()
-    theta, res = ritz.theta[0], ritz.residuals[0]
-    return SpectralBounds(float(theta[0] - res[0]), float(theta[-1] + res[-1]))
+    return block_bounds(fast_lanczos(op, M0, start, generator=generator,
+                                     progress=progress).ritz())
+
+
+def block_bounds(ritz: RitzPairs) -> SpectralBounds:
+    """Alg. 4's bounds from the Ritz pairs of any run, over all its rows (start vectors):
+    lambda_min = min theta_1 - beta_M |y_1[M]|, lambda_max = max theta_M + beta_M |y_M[M]|."""
+    lower = ritz.theta[:, 0] - ritz.residuals[:, 0]
+    upper = ritz.theta[:, -1] + ritz.residuals[:, -1]
+    return SpectralBounds(float(lower.min()), float(upper.max()))
 
 
 def lanczos_sigma(M: int, kappa: float) -> float:

@@ -1,23 +1,30 @@
 """The one entry point for spectra: `estimate_spectrum(op) -> SpectrumEstimate`.
 
-method="lanczos": Normalization (Alg. 4) -> optional LowRankDeflation of the top `deflate`
-eigenpairs -> FastLanczos on n_vec start vectors as one block -> LanczosApproxSpec (Alg. 3)
-or the corrected log-spectrum. method="exact": the same kernel density built from every
-eigenvalue (weights 1/p), for small operators. Also `wasserstein1`, the W1 distance between
+method="lanczos": optional LowRankDeflation of the top `deflate` eigenpairs (block Lanczos,
+or the paper's SubspaceIteration) -> FastLanczos on n_vec start vectors as one block ->
+spectral bounds from that same run (bounds="block": min / max over the start vectors of
+theta_1 - beta_M |y_1[M]| and theta_M + beta_M |y_M[M]|, the Ritz residual bounds of Alg. 4
+at no extra product) or from the paper's separate Normalization run of M0 steps
+(bounds="normalization") -> LanczosApproxSpec (Alg. 3) or the corrected log-spectrum.
+method="exact": the same kernel density built from every eigenvalue (weights 1/p), for small
+operators. Also `wasserstein1`, the W1 distance between
 a gridded density and an empirical spectral measure, for tests and benchmarks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-import xarray as xr
 
 from crossclass.errors import UserError
+from crossclass.linalg.deflation import METHODS as DEFLATE_METHODS
+from crossclass.linalg.deflation import low_rank_deflation
 from crossclass.linalg.density import (
     SpectralBounds,
+    block_bounds,
     lanczos_approx_spec,
     lanczos_sigma,
     log_spectrum,
@@ -26,9 +33,12 @@ from crossclass.linalg.density import (
 from crossclass.linalg.exact import exact_eigenvalues
 from crossclass.linalg.lanczos import RitzPairs, fast_lanczos
 from crossclass.linalg.operator import LinearOperator
-from crossclass.linalg.subspace import low_rank_deflation
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 METHODS = ("lanczos", "exact")
+BOUNDS = ("block", "normalization")
 
 
 @dataclass
@@ -57,6 +67,7 @@ class SpectrumEstimate:
         """density on dim "grid" (coordinate "lambda" or "log_lambda"), ritz_values and
         ritz_weights on ("start_vector", "ritz"), top_eigenvalues on "top", exact_eigenvalues
         on "eigen"; params, lambda_min and lambda_max in attrs."""
+        import xarray as xr  # only here: linalg itself needs torch and numpy alone
         coord = "log_lambda" if self.log else "lambda"
         data = {
             "density": ("grid", _np(self.density)),
@@ -78,7 +89,8 @@ def _np(x: torch.Tensor | np.ndarray) -> np.ndarray:
 
 
 def _validate(op: LinearOperator, method: str, M: int, n_vec: int, K: int, kappa: float,
-              M0: int, tau: float, eps: float | None, deflate: int) -> None:
+              M0: int, tau: float, eps: float | None, deflate: int, deflate_method: str,
+              bounds: str) -> None:
     if not isinstance(op, LinearOperator) or not op.symmetric:
         raise UserError("estimate_spectrum needs a symmetric LinearOperator")
     if method not in METHODS:
@@ -92,6 +104,11 @@ def _validate(op: LinearOperator, method: str, M: int, n_vec: int, K: int, kappa
         raise UserError(f"tau must be >= 0, got {tau}")
     if eps is not None and eps <= 0:
         raise UserError(f"eps must be > 0, got {eps}")
+    if deflate_method not in DEFLATE_METHODS:
+        raise UserError(f"unknown deflate_method {deflate_method!r}; choose one of "
+                        f"{DEFLATE_METHODS}")
+    if bounds not in BOUNDS:
+        raise UserError(f"unknown bounds {bounds!r}; choose one of {BOUNDS}")
     if not 0 <= deflate < op.shape[0]:
         raise UserError(f"deflate must be in [0, {op.shape[0]}), got {deflate}")
 
@@ -110,6 +127,8 @@ def estimate_spectrum(
     eps: float | None = None,
     deflate: int = 0,
     deflate_iters: int = 128,
+    deflate_method: str = "krylov",
+    bounds: str = "block",
     seed: int = 0,
     progress: bool = True,
 ) -> SpectrumEstimate:
@@ -117,17 +136,20 @@ def estimate_spectrum(
 
     M Lanczos steps on n_vec Gaussian start vectors (one (p, n_vec) block per step; memory
     O(n_vec p)), bump width sigma = 2 / ((M - 1) sqrt(8 log kappa)) in normalised units, K
-    grid points, margin tau, Normalization with M0 steps. log=True: density of
+    grid points, margin tau; bounds="block" takes the spectral bounds from the same run,
+    "normalization" from a separate M0-step run (Alg. 4). log=True: density of
     log(|lambda| + eps); eps=None means 10 * machine-eps(op.dtype) * max|lambda|, the round-off
-    floor of Ritz values. deflate=k: first remove the top-k-by-magnitude eigenpairs found by
-    `deflate_iters` subspace iterations (their eigenvalues move to 0). seed: all randomness.
+    floor of Ritz values. deflate=k: first remove the top-k-by-magnitude eigenpairs (their
+    eigenvalues move to 0), found by block Lanczos to residual 1e-5 ||A||
+    (deflate_method="krylov") or by `deflate_iters` subspace iterations ("subspace").
+    seed: all randomness.
     """
-    _validate(op, method, M, n_vec, K, kappa, M0, tau, eps, deflate)
+    _validate(op, method, M, n_vec, K, kappa, M0, tau, eps, deflate, deflate_method, bounds)
     generator = torch.Generator().manual_seed(seed)
     top = None
     if deflate:
-        op, pairs = low_rank_deflation(op, deflate, deflate_iters, generator=generator,
-                                       progress=progress)
+        op, pairs = low_rank_deflation(op, deflate, deflate_iters, method=deflate_method,
+                                       generator=generator, progress=progress)
         top = pairs.values
     exact = None
     if method == "exact":
@@ -136,33 +158,41 @@ def estimate_spectrum(
         ritz = RitzPairs(theta=exact[None], weights=torch.full((1, p), 1.0 / p,
                                                                dtype=torch.float64),
                          residuals=torch.zeros(1, p, dtype=torch.float64))
-        bounds = SpectralBounds(float(exact[0]), float(exact[-1]))
+        spectral_bounds = SpectralBounds(float(exact[0]), float(exact[-1]))
     else:
-        bounds = normalization(op, M0, generator=generator, progress=progress)
-        scale = max(abs(bounds.lambda_min), abs(bounds.lambda_max)) or 1.0
-        start = torch.randn(op.shape[0], n_vec, generator=generator, dtype=torch.float64)
-        unit = fast_lanczos(op * (1.0 / scale), M, start, generator=generator,
-                            progress=progress).ritz()
-        ritz = RitzPairs(theta=unit.theta * scale, weights=unit.weights,
-                         residuals=unit.residuals * scale)
-        bounds = bounds.cover(ritz.theta)
+        ritz, spectral_bounds = _lanczos(op, M, n_vec, M0, bounds, generator, progress)
     sigma = lanczos_sigma(M, kappa)
     if log:
         if eps is None:
-            big = max(abs(bounds.lambda_min), abs(bounds.lambda_max))
+            big = max(abs(spectral_bounds.lambda_min), abs(spectral_bounds.lambda_max))
             eps = 10 * torch.finfo(op.dtype).eps * big or torch.finfo(torch.float64).tiny
-        grid, density = log_spectrum(ritz, bounds, eps=eps, K=K, sigma=sigma, tau=tau)
+        grid, density = log_spectrum(ritz, spectral_bounds, eps=eps, K=K, sigma=sigma, tau=tau)
     else:
-        grid, density = lanczos_approx_spec(ritz, bounds, K=K, sigma=sigma, tau=tau)
+        grid, density = lanczos_approx_spec(ritz, spectral_bounds, K=K, sigma=sigma, tau=tau)
     params = dict(method=method, M=M, n_vec=n_vec, K=K, kappa=kappa, M0=M0, tau=tau, log=log,
                   eps=float(eps) if log else 0.0, deflate=deflate, deflate_iters=deflate_iters,
-                  seed=seed, sigma=sigma, dtype=str(op.dtype).removeprefix("torch."))
+                  deflate_method=deflate_method, bounds=bounds, seed=seed, sigma=sigma,
+                  dtype=str(op.dtype).removeprefix("torch."))
     return SpectrumEstimate(
         grid=grid, density=density, ritz_values=ritz.theta.cpu(),
-        ritz_weights=ritz.weights.cpu(), lambda_min=bounds.lambda_min,
-        lambda_max=bounds.lambda_max, log=log,
+        ritz_weights=ritz.weights.cpu(), lambda_min=spectral_bounds.lambda_min,
+        lambda_max=spectral_bounds.lambda_max, log=log,
         top_eigenvalues=None if top is None else top.detach().to("cpu", torch.float64),
         exact_eigenvalues=None if exact is None else exact.cpu(), params=params)
+
+
+def _lanczos(op: LinearOperator, M: int, n_vec: int, M0: int, bounds: str,
+             generator: torch.Generator, progress: bool) -> tuple[RitzPairs, SpectralBounds]:
+    """FastLanczos on n_vec Gaussian start vectors (one block) and the spectral bounds (from
+    that run, or from Normalization), widened to contain every Ritz value."""
+    spectral_bounds = None
+    if bounds == "normalization":
+        spectral_bounds = normalization(op, M0, generator=generator, progress=progress)
+    start = torch.randn(op.shape[0], n_vec, generator=generator, dtype=torch.float64)
+    ritz = fast_lanczos(op, M, start, generator=generator, progress=progress).ritz()
+    if spectral_bounds is None:
+        spectral_bounds = block_bounds(ritz)
+    return ritz, spectral_bounds.cover(ritz.theta)
 
 
 def wasserstein1(density_grid, density, eigenvalues) -> float:

@@ -1,4 +1,4 @@
-"""SubspaceIteration with a Rayleigh-Ritz finish (Alg. 5, corrected) and LowRankDeflation.
+"""SubspaceIteration with a Rayleigh-Ritz finish (Alg. 5, corrected), the paper's top-k method.
 
 Block power iteration Q <- QR(A Q) on a (p, k + oversample) block, then Rayleigh-Ritz:
 S = Q^T A Q, eig(S) = (lambda, Z), vectors Q Z; the top k by magnitude (or, for
@@ -15,7 +15,6 @@ import torch
 from tqdm.auto import trange
 
 from crossclass.errors import UserError
-from crossclass.linalg.algebra import deflate
 from crossclass.linalg.density import normalization
 from crossclass.linalg.operator import LinearOperator
 
@@ -71,18 +70,3 @@ def subspace_iteration(
     residuals = torch.linalg.vector_norm(AQ @ Z - vectors * lam, dim=0)
     return Eigenpairs(values=lam, vectors=vectors, residuals=residuals)
 
-
-def low_rank_deflation(
-    op: LinearOperator,
-    k: int,
-    iters: int = 128,
-    *,
-    which: str = "magnitude",
-    generator: torch.Generator | None = None,
-    progress: bool = True,
-) -> tuple[LinearOperator, Eigenpairs]:
-    """LowRankDeflation: the top-k eigenpairs (subspace_iteration) and A - V diag(l) V^T,
-    whose spectrum is A's with those k eigenvalues moved to 0."""
-    pairs = subspace_iteration(op, k, iters, which=which, generator=generator,
-                               progress=progress)
-    return deflate(op, pairs.values, pairs.vectors), pairs
