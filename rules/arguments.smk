@@ -85,19 +85,22 @@ def train_folder(wildcards, output):
     return f"{output[0]}.partial-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
-def train_arguments(wildcards, index):
-    """The `crossclass train` arguments of rate `index` of the sweep (but folders and threads)."""
+def train_arguments(wildcards, index=None):
+    """The `crossclass train` arguments of rate `index` of the sweep (but folders and threads);
+    index None: those of the selected rate's run (which keeps the analysed checkpoints)."""
     net_options = options_args(
         {k: json.dumps(v) for k, v in config["nets"].get(wildcards.net, {}).items()},
         flag="--net-option",
     )
     progress = "" if config["progress"] else "--no-progress"
-    checkpoints = " ".join(map(str, analysed_epochs(wildcards)))
+    keep = f"--checkpoints {' '.join(map(str, analysed_epochs(wildcards)))}"
+    if index is not None and not config["training"]["sweep_checkpoints"]:
+        keep = "--metrics-only"
+    rate = "" if index is None else f"--lr {learning_rates(wildcards.net)[index]} "
     return (
         f"--root {shlex.quote(config['data']['root'])} --net {wildcards.net} {net_options} "
-        f"--lr {learning_rates(wildcards.net)[index]} "
-        f"--epochs {train_epochs(wildcards.dataset, wildcards.net)} {sgd_flags()} "
-        f"--checkpoints {checkpoints} --resume-interval {config['training']['resume_interval']} "
+        f"{rate}--epochs {train_epochs(wildcards.dataset, wildcards.net)} {sgd_flags()} "
+        f"{keep} --resume-interval {config['training']['resume_interval']} "
         f"--device {DEVICE} {progress}"
     )
 

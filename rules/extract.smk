@@ -11,7 +11,7 @@ rule extract:
         mem_mb=analysis_memory,
         runtime=analysis_runtime((), None),
     input:
-        run=selected_batch,
+        run=SELECTED,
         subset=SUBSET,
     output:
         means=directory(MEANS),

@@ -2,8 +2,7 @@
 
 Paths are keyed by what produced them: dataset, net, n_per_class (n), learning-rate index,
 checkpoint epoch, split, estimator settings and operator, so that
-`crossclass.stores.open_stores` can stack them. The only result file read while planning is a
-finished `select_lr` checkpoint's choice (`selected_run`).
+`crossclass.stores.open_stores` can stack them. The only result no result file is read while planning: the DAG is static.
 """
 
 RESULTS = config["results"].rstrip("/")
@@ -33,6 +32,7 @@ FETCHED = f"{RESULTS}/data/{{dataset}}/fetched.done"
 SUBSET = f"{RESULTS}/data/{{dataset}}/n{{n}}/subset.zarr"
 BATCH = f"{RESULTS}/train/{KEY}/{BATCH_PREFIX}{{batch}}"  # one sweep batch's runs: lr{index}/
 CHOICE = f"{RESULTS}/train/{KEY}/choice.json"
+SELECTED = f"{RESULTS}/train/{KEY}/selected"  # the chosen rate's run, with its checkpoints
 BATCH_KEY = f"{KEY}/{BATCH_PREFIX}{{batch}}"
 CHECKPOINT_KEY = f"{KEY}/e{{epoch}}/{{split}}"
 MEANS = f"{RESULTS}/extract/{CHECKPOINT_KEY}/means.zarr"
@@ -43,24 +43,10 @@ SPECTRUM = f"{RESULTS}/spectra/{SPECTRUM_KEY}.zarr"
 MLR = f"{RESULTS}/mlr/n{{n}}.zarr"
 
 
-def selected_run(wildcards):
-    """The run folder (BATCH/lrK) that `checkpoint select_lr` chose for (dataset, net, n), as
-    its choice file names it."""
-    choice = checkpoints.select_lr.get(dataset=wildcards.dataset, net=wildcards.net,
-                                       n=wildcards.n).output[0]
-    with open(choice) as f:
-        return str(Path(json.load(f)["selected"]["store"]).parent)
-
-
-def selected_batch(wildcards):
-    """The sweep batch holding the selected run (the input of extract and spectra); until
-    `checkpoint select_lr` has run, Snakemake plans with its choice file instead."""
-    return str(Path(selected_run(wildcards)).parent)
-
-
 def checkpoint_file(wildcards):
     """`<selected run>/checkpoints/epoch_EEEE.pt` of the job's epoch."""
-    return f"{selected_run(wildcards)}/checkpoints/epoch_{int(wildcards.epoch):04d}.pt"
+    run = SELECTED.format(dataset=wildcards.dataset, net=wildcards.net, n=wildcards.n)
+    return f"{run}/checkpoints/epoch_{int(wildcards.epoch):04d}.pt"
 
 
 def experiment_targets():

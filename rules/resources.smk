@@ -69,7 +69,7 @@ def train_runtime(wildcards, attempt):
         return FALLBACK["runtime"] * attempt
     data, _, macs = size
     seen = (examples(data, wildcards.n, "train") + examples(data, wildcards.n, "test"))
-    runs = len(sweep_batches(wildcards.net)[int(wildcards.batch)])
+    runs = len(sweep_batches(wildcards.net)[int(wildcards.batch)]) if hasattr(wildcards, "batch") else 1
     work = 3 * macs * seen * train_epochs(wildcards.dataset, wildcards.net) * runs
     return int(attempt * (10 + work / MACS_PER_S / 60))
 

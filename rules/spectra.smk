@@ -21,7 +21,7 @@ for spectra_index, ((spectra_settings, spectra_ops), spectra_checkpoints) in enu
         group:
             "checkpoint"
         input:
-            run=lambda wc: selected_batch(at_checkpoint(wc)),
+            run=spectra_input(SELECTED),
             subset=spectra_input(SUBSET),
             means=spectra_input(MEANS),
             layers=spectra_input(LAYERS),

@@ -1,7 +1,8 @@
 """Training: the learning-rate sweep of Appendix D.1 in batches of training.runs_per_job rates,
 each batch one job that trains its runs one after another (BATCH/lrK for rate K of the sweep);
-then select-lr keeps the rate with the best final test error. Only the analysed epochs'
-checkpoints are kept."""
+then select-lr keeps the rate with the best final test error and train_selected gives that
+rate's run, with the analysed epochs' checkpoints, a fixed path (`selected/`) that the analysis
+reads: no result is read while planning."""
 
 
 rule train:
@@ -36,9 +37,8 @@ rule train:
         "&& mv {params.folder} {output}"
 
 
-checkpoint select_lr:
-    """The sweep's learning rate with the lowest final test error (JSON); a checkpoint, because
-    which run the analysis reads is known only once it has run."""
+rule select_lr:
+    """The sweep's learning rate with the lowest final test error (JSON)."""
     localrule: True
     input:
         lambda wc: expand(
@@ -63,3 +63,33 @@ checkpoint select_lr:
     shell:
         "crossclass --threads {threads} select-lr --stores {params.stores} --out {output} "
         "> {log} 2>&1"
+
+
+rule train_selected:
+    """The selected rate's run with the analysed checkpoints: hard-linked from the sweep when
+    its runs kept them (training.sweep_checkpoints), else trained again (deterministic: the
+    same weights; the sweep then stores metrics only). Linking is a local job."""
+    localrule: config["training"]["sweep_checkpoints"]
+    input:
+        choice=CHOICE,
+        subset=SUBSET,
+    output:
+        directory(SELECTED),
+    params:
+        arguments=lambda wc: train_arguments(wc),
+        resume=lambda wc, output: f"{output}.resume",
+        code=code("crossclass.commands.train"),
+    resources:
+        gpu=GPUS,
+        mem_mb=train_memory,
+        runtime=train_runtime,
+    log:
+        log_path("train_selected", KEY),
+    benchmark:
+        bench_path("train_selected", KEY)
+    conda:
+        ENV
+    threads: JOB_THREADS
+    shell:
+        "crossclass --threads {threads} train --choice {input.choice} --subset {input.subset} "
+        "{params.arguments} --resume-dir {params.resume} --out {output} > {log} 2>&1"

@@ -78,3 +78,37 @@ def test_sigkill_then_resume_is_bitwise_identical(tmp_path, monkeypatch):
         assert len(moments_a) == 6 and all(map(torch.equal, moments_a, moments_b))
         assert a["scheduler"] == b["scheduler"]
         assert all(torch.equal(a["rng"][k], b["rng"][k]) for k in a["rng"])
+
+
+def test_metrics_only_sweep_run_then_the_choice_is_retrained_bitwise(tmp_path, monkeypatch,
+                                                                      one_thread):
+    """A --metrics-only run keeps no checkpoint; `train --choice` of its choice file retrains
+    the rate and ends bitwise equal to a run that kept its checkpoints from the start, whose
+    own choice is linked instead of retrained."""
+    import json
+
+    monkeypatch.syspath_prepend(str(PLUGIN_PKG))
+    from crossclass_toyplug import blobs
+
+    options = {"per_class": 20}
+    subset = write_subset(tmp_path / "subset.zarr", "blobs", blobs(tmp_path, **options), 20,
+                          seed=0, options=options)
+    base = arguments(subset, tmp_path, tmp_path / "x")
+    base = base[:base.index("--out")]
+    sweep, kept = tmp_path / "sweep", tmp_path / "kept"
+    metrics_only = [a for a in base if a not in ("--checkpoints", "1", "6")] + ["--metrics-only"]
+    assert cli.main([*metrics_only, "--out", str(sweep)]) == 0
+    assert sorted(p.name for p in sweep.iterdir()) == ["metrics.zarr"]
+    assert cli.main([*base, "--out", str(kept)]) == 0
+    for run, name in ((sweep, "retrained"), (kept, "linked")):
+        choice = tmp_path / f"{name}.json"
+        choice.write_text(json.dumps({"selected": {"lr": 0.05,
+                                                   "store": str(run / "metrics.zarr")}}))
+        no_lr = [a for a in base if a not in ("--lr", "0.05")]
+        assert cli.main([*no_lr, "--choice", str(choice), "--out", str(tmp_path / name)]) == 0
+        for epoch in (1, 6, EPOCHS):
+            a = load_checkpoint(tmp_path / name / f"checkpoints/epoch_{epoch:04d}.pt")
+            b = load_checkpoint(kept / f"checkpoints/epoch_{epoch:04d}.pt")
+            assert all(torch.equal(v, b["model"][k]) for k, v in a["model"].items()), epoch
+    linked = tmp_path / "linked" / "checkpoints" / "epoch_0001.pt"
+    assert linked.stat().st_ino == (kept / "checkpoints" / "epoch_0001.pt").stat().st_ino

@@ -6,7 +6,6 @@ the run folder; a damaged checkpoint's advice, followed, makes Snakemake redo it
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -135,11 +134,13 @@ def test_killed_train_job_resumes_under_snakemake(tmp_path):
 
 def test_damaged_checkpoint_advice_redoes_the_run(tmp_path):
     """A truncated checkpoint stops extract with one line whose command, followed, makes
-    Snakemake retrain that run and then extract; a missing one the same."""
+    Snakemake redo the selected run (retrained: its hard-linked sweep copy shares the damage)
+    and then extract; a missing one the same (linked again from the intact sweep run)."""
     repo = repo_copy(tmp_path / "repo")
     choice = repo / "results/train/gmm/mlp/n6/choice.json"
     snakemake(repo, str(choice.relative_to(repo)), "--cores", "2", "--configfile", str(TINY))
-    run = Path(json.loads(choice.read_text())["selected"]["store"]).parent
+    run = choice.parent / "selected"  # the chosen run, linked from the sweep
+    run = run.relative_to(repo)
     target = "results/extract/gmm/mlp/n6/e2/train/means.zarr"
     for damage in ("truncate", "delete"):
         checkpoint = repo / run / "checkpoints/epoch_0002.pt"
@@ -155,6 +156,6 @@ def test_damaged_checkpoint_advice_redoes_the_run(tmp_path):
         command = re.search(r"redo its run: (rm -r \S+), then rerun snakemake$", error).group(1)
         subprocess.run(shlex.split(command), cwd=repo, check=True)
         rerun = snakemake(repo, target, "--cores", "1", "--configfile", str(TINY))
-        assert re.search(r"^train\s+1$", rerun.stdout + rerun.stderr, re.M)
+        assert re.search(r"^train_selected\s+1$", rerun.stdout + rerun.stderr, re.M)
         assert read_store(repo / target, ["means"])["means"].size
         shutil.rmtree(repo / target)  # the next damage is read by a fresh extract

@@ -131,7 +131,9 @@ def test_analysis_reads_the_selected_rate_and_reuses_the_means(finished):
     results = finished / "results"
     for n, epoch in CHECKPOINTS:
         choice = json.loads((results / f"train/gmm/mlp/n{n}/choice.json").read_text())
-        run = Path(choice["selected"]["store"]).parent
+        chosen = finished / Path(choice["selected"]["store"]).parent
+        run = Path(f"results/train/gmm/mlp/n{n}/selected")
+        assert (finished / run / "metrics.zarr").is_dir() and chosen.is_dir()
         folder = results / f"extract/gmm/mlp/n{n}/e{epoch}/train"
         for name in ("means", "layers", "summary"):
             params = store_params(read_store(folder / f"{name}.zarr"))
@@ -207,6 +209,7 @@ def test_one_figure_on_a_clean_tree_plans_only_its_ancestors(tmp_path):
     sizes = len(EXPERIMENT["n_per_class"])  # one sweep batch each: lr_count <= runs_per_job
     assert planned(repo, "results/figures/fig6.pdf") == {
         "fetch_data": 1, "subsample": sizes, "train": sizes, "select_lr": sizes,
+        "train_selected": sizes,
         "extract": len(CHECKPOINTS), "spectra": len(CHECKPOINTS), "fig6": 1}
 
 

@@ -28,25 +28,61 @@ def run_train(args: argparse.Namespace) -> None:
         inspect.signature(net).bind(in_shape, splits.num_classes, **options)
     except TypeError as err:
         raise UserError(f"network {args.net!r}: bad options {options} ({err})") from err
-    keep = checkpoint_epochs(args.checkpoints if args.log_checkpoints is None
-                             else args.log_checkpoints, args.epochs)
-    config = TrainConfig(lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
+    keep = () if args.metrics_only else checkpoint_epochs(
+        args.checkpoints if args.log_checkpoints is None else args.log_checkpoints, args.epochs)
+    lr, sweep_run = (args.lr, None) if args.choice is None else chosen_rate(args.choice)
+    config = TrainConfig(lr=lr, epochs=args.epochs, batch_size=args.batch_size,
                          momentum=args.momentum, weight_decay=args.weight_decay,
                          milestones=tuple(args.milestones), gamma=args.gamma, seed=args.seed,
                          keep=keep, eval_every=args.eval_every,
                          resume_interval=args.resume_interval, device=args.device,
-                         progress=args.progress)
+                         progress=args.progress, metrics_only=args.metrics_only)
     meta = {"net": args.net, "net_options": options, "in_shape": list(in_shape),
             "num_classes": splits.num_classes, "dataset": subset["dataset"],
             "n_per_class": subset["n_per_class"]}
     keys = {"dataset": subset["dataset"], "n_per_class": subset["n_per_class"], "net": args.net,
-            "seed": args.seed, "lr": args.lr}
+            "seed": args.seed, "lr": lr}
+    if sweep_run is not None and reuse_run(sweep_run, Path(args.out), config):
+        print(f"lr={lr}: the sweep's run {sweep_run} kept every checkpoint; linked -> {args.out}")
+        return
     result = fit(lambda: net(in_shape, splits.num_classes, **options), splits, config,
                  Path(args.out), meta=meta, keys=keys, resume_dir=args.resume_dir)
     last = result.history.isel(epoch=-1)
-    print(f"{args.net} on {subset['dataset']} (n={subset['n_per_class']}), lr={args.lr}: "
+    print(f"{args.net} on {subset['dataset']} (n={subset['n_per_class']}), lr={lr}: "
           f"test error {float(last.test_error):.4f}, train error {float(last.train_error):.4f} "
           f"-> {args.out}")
+
+
+def chosen_rate(choice: Path) -> tuple[float, Path]:
+    """(rate, run folder) that `crossclass select-lr` chose in the JSON file `choice`."""
+    import json
+
+    try:
+        selected = json.loads(Path(choice).read_text())["selected"]
+        return float(selected["lr"]), Path(selected["store"]).parent
+    except (OSError, ValueError, KeyError) as err:
+        raise UserError(f"{choice} is not a select-lr choice file ({err}); rebuild it with "
+                        "`snakemake --forcerun select_lr`") from err
+
+
+def reuse_run(run: Path, out: Path, config) -> bool:
+    """Hard-link (else copy) the sweep's `run` into `out` when it kept every checkpoint that
+    `config` keeps, each readable (a sweep trained with them); False when the rate must be
+    retrained: a metrics-only sweep, or a damaged checkpoint (a link would share the damage)."""
+    from crossclass.training.checkpoint import load_checkpoint
+    from crossclass.training.loop import publish
+
+    kept = [run / "checkpoints" / f"epoch_{e:04d}.pt" for e in config.keep]
+    if not (run / "metrics.zarr").is_dir() or not all(f.is_file() for f in kept):
+        return False
+    try:
+        for path in kept:
+            load_checkpoint(path)
+    except UserError as err:
+        print(f"retraining instead of linking: {err}")
+        return False
+    publish([f for f in run.rglob("*") if f.is_file()], run, out)
+    return True
 
 
 def run_select(args: argparse.Namespace) -> None:
@@ -81,7 +117,11 @@ def register(subparsers) -> None:
     train.add_argument("--net-option", action="append", default=[], metavar="KEY=VALUE",
                        help="network option, repeatable, VALUE read as JSON (e.g. width=0.25, "
                        "depth=8, hidden=2048)")
-    train.add_argument("--lr", type=float, required=True, help="initial learning rate")
+    rate = train.add_mutually_exclusive_group(required=True)
+    rate.add_argument("--lr", type=float, help="initial learning rate")
+    rate.add_argument("--choice", type=Path, metavar="JSON",
+                      help="the rate `crossclass select-lr` chose (its choice file): linked from "
+                      "the sweep's run when that kept the checkpoints, else retrained")
     train.add_argument("--epochs", type=int, required=True,
                        help="epochs (paper: 200 MNIST/FashionMNIST, 350 CIFAR and every MLP)")
     train.add_argument("--seed", type=int, required=True,
@@ -97,6 +137,9 @@ def register(subparsers) -> None:
     kept = train.add_mutually_exclusive_group(required=True)
     kept.add_argument("--checkpoints", type=int, nargs="+", metavar="EPOCH",
                       help="epochs whose checkpoints are kept (0 = initialisation)")
+    kept.add_argument("--metrics-only", action="store_true",
+                      help="keep no checkpoint, only metrics.zarr (a sweep run; training is "
+                      "deterministic, so --choice retrains the selected rate)")
     kept.add_argument("--log-checkpoints", type=int, metavar="COUNT",
                       help="keep COUNT log-spaced epochs in [1, EPOCHS] instead")
     train.add_argument("--eval-every", type=int, default=1,

@@ -17,7 +17,9 @@ class TrainConfig:
     sets per dataset (200 MNIST/FashionMNIST, 350 CIFAR and every MLP).
 
     lr: initial learning rate; divided by 1/gamma at each fraction in `milestones` of `epochs`.
-    keep: epochs (0 = initialisation) whose checkpoints are kept; the final epoch always is.
+    keep: epochs (0 = initialisation) whose checkpoints are kept; the final epoch always is,
+        unless metrics_only: then no checkpoint outlives the run (a sweep run: training is
+        deterministic, so the selected rate is retrained to get its checkpoints).
     eval_every: test metrics every this many epochs (and always at the last epoch).
     resume_interval: seconds between rolling resume checkpoints (last.pt); 0 writes one every
         epoch. A resumed run is bitwise identical whichever epoch it resumes from, so this only
@@ -38,6 +40,7 @@ class TrainConfig:
     resume_interval: float = 60.0
     device: str = "auto"
     progress: bool = True
+    metrics_only: bool = False
 
     def __post_init__(self):
         checks = [
@@ -59,7 +62,8 @@ class TrainConfig:
             if not ok:
                 raise UserError(message)
         object.__setattr__(self, "milestones", tuple(float(f) for f in self.milestones))
-        object.__setattr__(self, "keep", tuple(sorted({int(e) for e in self.keep} | {self.epochs})))
+        kept = set() if self.metrics_only else {int(e) for e in self.keep} | {self.epochs}
+        object.__setattr__(self, "keep", tuple(sorted(kept)))
 
     def as_dict(self) -> dict:
         """Plain JSON-able dict of every field."""
@@ -69,7 +73,7 @@ class TrainConfig:
     def run_identity(self) -> dict:
         """The fields that determine the trained weights (a resumed run must match them)."""
         d = self.as_dict()
-        for k in ("device", "progress", "keep", "eval_every", "resume_interval"):
+        for k in ("device", "progress", "keep", "eval_every", "resume_interval", "metrics_only"):
             d.pop(k)
         return d
 

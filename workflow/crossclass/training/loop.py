@@ -264,10 +264,12 @@ def fit(build: Callable[[], nn.Module], splits: Any, config: TrainConfig,
 
     ds = xr.Dataset({k: ("epoch", np.asarray(v, dtype=np.float64)) for k, v in history.items()},
                     coords={"epoch": np.arange(1, config.epochs + 1)})
-    if state_dir != out:
+    if state_dir != out and not config.metrics_only:
         publish([last, *kept.values()], state_dir, out)
     write_store(ds, metrics_path, keys=keys, params={**config.as_dict(), **meta})
     if state_dir != out:
         shutil.rmtree(state_dir)
+    elif config.metrics_only:
+        last.unlink(missing_ok=True)
     kept = {e: out / p.relative_to(state_dir) for e, p in kept.items()}
     return TrainResult(model, ds, metrics_path, kept, resumed_from)
