@@ -88,18 +88,23 @@ def train_folder(wildcards, output):
 def train_arguments(wildcards, index=None):
     """The `crossclass train` arguments of rate `index` of the sweep (but folders and threads);
     index None: those of the selected rate's run (which keeps the analysed checkpoints)."""
+    return _train_arguments(wildcards.dataset, wildcards.net, index)
+
+
+@functools.cache
+def _train_arguments(dataset, net, index):
     net_options = options_args(
-        {k: json.dumps(v) for k, v in config["nets"].get(wildcards.net, {}).items()},
-        flag="--net-option",
+        {k: json.dumps(v) for k, v in config["nets"].get(net, {}).items()}, flag="--net-option"
     )
     progress = "" if config["progress"] else "--no-progress"
-    keep = f"--checkpoints {' '.join(map(str, analysed_epochs(wildcards)))}"
+    epochs = sorted(experiment(dataset, net)["epochs"])
+    keep = f"--checkpoints {' '.join(map(str, epochs))}"
     if index is not None and not config["training"]["sweep_checkpoints"]:
         keep = "--metrics-only"
-    rate = "" if index is None else f"--lr {learning_rates(wildcards.net)[index]} "
+    rate = "" if index is None else f"--lr {learning_rates(net)[index]} "
     return (
-        f"--root {shlex.quote(config['data']['root'])} --net {wildcards.net} {net_options} "
-        f"{rate}--epochs {train_epochs(wildcards.dataset, wildcards.net)} {sgd_flags()} "
+        f"--root {shlex.quote(config['data']['root'])} --net {net} {net_options} "
+        f"{rate}--epochs {train_epochs(dataset, net)} {sgd_flags()} "
         f"{keep} --resume-interval {config['training']['resume_interval']} "
         f"--device {DEVICE} {progress}"
     )

@@ -137,12 +137,14 @@ def train_epochs(dataset, net):
     return experiment(dataset, net).get("train_epochs", table.get(dataset, table["default"]))
 
 
+@functools.cache
 def learning_rates(net):
     """The sweep of `net`: training.lr_count[net] rates from lr_max down to lr_min."""
     t = config["training"]
     return lr_grid(t["lr_count"].get(net, t["lr_count"]["default"]), t["lr_min"], t["lr_max"])
 
 
+@functools.cache
 def sweep_batches(net):
     """[[rate index, ...] per batch]: training.runs_per_job consecutive rates of the sweep."""
     size, count = config["training"]["runs_per_job"], len(learning_rates(net))
