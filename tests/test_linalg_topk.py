@@ -108,6 +108,19 @@ def test_restarts_and_budget():
         top_eigenpairs(DenseOperator(A), 10, block=2, basis=14, max_blocks=6, progress=False)
 
 
+def test_a_noisy_operator_stalls_with_a_warning():
+    """Products with 1e-4 relative noise cannot reach tol = 1e-10: the stall rule ends the
+    iteration after a few restarts, with pairs accurate to the noise."""
+    lam = torch.cat([bulk(300), torch.tensor([9.0, 7.0, 6.0], dtype=F64)])
+    A = with_spectrum(lam, seed=7)
+    g = torch.Generator().manual_seed(0)
+    noisy = LinearOperator((303, 303), lambda X: A @ X + 1e-4 * torch.randn(
+        X.shape, generator=g, dtype=F64) * X.norm(dim=0))
+    with pytest.warns(UserWarning, match="stalled"):
+        pairs = top_eigenpairs(noisy, 3, tol=1e-10, block=3, basis=12, progress=False)
+    assert torch.allclose(pairs.values, torch.tensor([9.0, 7.0, 6.0], dtype=F64), atol=1e-2)
+
+
 def test_deflation_by_either_method():
     lam = torch.cat([bulk(297), torch.tensor([9.0, 7.0, 6.0], dtype=F64)])
     A = with_spectrum(lam, seed=6)

@@ -11,6 +11,9 @@ which bounds each eigenvalue error by the residual (and by residual^2 / gap once
 When V reaches `basis` columns it is compressed to the best `keep` Ritz vectors (V <- V Z,
 AV <- AV Z, no products) plus the pending next block (thick restart: every residual of the
 kept Ritz vectors lies in the span of that block, so the Krylov structure is kept).
+If the largest wanted residual stalls above tol, below 1e-3 ||A|| (falls less than 0.7-fold
+over 3 restarts: the round-off floor of a float32 operator, say), the best pairs are returned
+with a warning.
 Blocks handle eigenvalues of multiplicity up to b; a rank-deficient block (an invariant
 subspace, e.g. k close to the rank of A) is completed with random orthogonal columns.
 Memory O(2 p basis); torch-native (CPU or CUDA, the operator's dtype for the basis, float64
@@ -30,6 +33,8 @@ from crossclass.linalg.operator import LinearOperator
 from crossclass.linalg.subspace import Eigenpairs
 
 WHICH = ("magnitude", "algebraic")
+STALL = 3  # restarts without a 0.7-fold drop of the largest residual end the iteration,
+STALL_BELOW = 1e-3  # once it is below this (relative to ||A||): a round-off floor
 
 
 def _orthonormal_block(W: torch.Tensor, V: torch.Tensor, scale: float, tol: float,
@@ -70,6 +75,8 @@ def top_eigenpairs(
 ) -> Eigenpairs:
     """The k eigenpairs of a symmetric operator largest in magnitude ("magnitude") or value
     ("algebraic"), each with ||A v - lambda v|| <= tol * ||A||_est.
+    If the largest residual, once below 1e-3 ||A||, falls less than 0.7-fold over 3 restarts
+    (a round-off floor above tol, e.g. a float32 operator), the iteration stops with a warning.
 
     block: b, columns per product (default min(k, 16)); basis: columns kept before a restart
     (default max(3b, 2k + b), at most p); max_blocks: the most block products (a warning is
@@ -98,7 +105,7 @@ def top_eigenpairs(
     T = torch.zeros(m, m, dtype=torch.float64, device=op.device)
     start = torch.randn(p, b, generator=generator, dtype=torch.float64).to(**like)
     Q = _orthonormal_block(start, V[:, :0], 1.0, breakdown, generator)
-    j, anorm = 0, 0.0
+    j, anorm, history = 0, 0.0, []
     bar = tqdm(total=max_blocks, desc="top eigenpairs", disable=not progress, leave=False)
     for products in range(1, max_blocks + 1):
         j0, j = j, j + Q.shape[1]
@@ -126,6 +133,13 @@ def top_eigenpairs(
         Q = _orthonormal_block(AV[:, j0:j], V[:, :j], anorm, breakdown, generator)
         Q = Q[:, :min(Q.shape[1], p - j)]
         if j + Q.shape[1] > m:  # thick restart onto the best `keep` Ritz vectors
+            history.append(float(residuals.max()) / anorm)
+            if (len(history) > STALL and history[-1] < STALL_BELOW
+                    and history[-1] > 0.7 * history[-1 - STALL]):
+                warnings.warn(f"top_eigenpairs: stalled at a relative residual of "
+                              f"{history[-1]:.2e} above tol = {tol:g} (the operator's "
+                              f"round-off?); returning the best pairs", stacklevel=2)
+                break
             Zr = Z[:, :keep].to(op.dtype)
             V[:, :keep], AV[:, :keep] = V[:, :j] @ Zr, AV[:, :j] @ Zr
             T.zero_()
