@@ -50,21 +50,15 @@ def options_args(options, flag="--set"):
 
 
 def spectrum_args(spec):
-    """Command-line flags of `crossclass spectra` from a validated `spectrum` config block."""
-    flags = {
-        "method": spec["method"], "M": spec["M"], "n-vec": spec["n_vec"], "K": spec["K"],
-        "kappa": spec["kappa"], "M0": spec["M0"], "tau": spec["tau"], "eps": spec["eps"],
-        "deflate": spec["deflate"], "deflate-iters": spec["deflate_iters"],
-        "seed": spec["seed"],
-    }
-    args = " ".join(f"--{k} {v}" for k, v in flags.items())
-    return args + (" --log" if spec["log"] else " --no-log")
+    """Command-line flags of the spectrum commands from a `spectrum` config block (defaults
+    filled in, every setting spelled out: crossclass.estimator)."""
+    return estimator.command_flags(spec)
 
 
 
 def spectrum_settings(name):
-    """The estimator settings analysis.spectra[name], schema defaults filled in."""
-    return {**SPECTRUM_DEFAULTS, **config["analysis"]["spectra"][name]}
+    """The estimator settings analysis.spectra[name], defaults filled in."""
+    return estimator.check(config["analysis"]["spectra"][name], f"analysis.spectra.{name}")
 
 
 

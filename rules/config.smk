@@ -17,7 +17,7 @@ import jsonschema
 import yaml
 from snakemake.utils import validate
 
-from crossclass import plugins, sizes
+from crossclass import estimator, plugins, sizes
 from crossclass.provenance import code_hash
 from crossclass.signatures import keyword_options
 from crossclass.sweep import BATCH_PREFIX, lr_grid
@@ -39,6 +39,7 @@ def config_error(error):
 
 with open(SCHEMA) as f:
     SCHEMA_DOC = yaml.safe_load(f)
+SCHEMA_DOC["$defs"]["spectrum"] = estimator.json_schema()  # one definition of the settings
 
 
 def stop(message):
@@ -84,8 +85,8 @@ def check_plugins(config):
 
 def check_deflation(where, spec, size):
     """On a matrix of known `size` the deflated rank must be below it."""
-    deflate = {**SPECTRUM_DEFAULTS, **spec}["deflate"]
-    if deflate != "C" and deflate >= size:
+    deflate = {**estimator.defaults(), **spec}["deflate"]
+    if deflate not in estimator.SYMBOLIC_RANKS and deflate >= size:
         stop(f"{where}.deflate = {deflate}; allowed: 0 <= deflate < {size} (the matrix size)")
 
 
@@ -117,10 +118,6 @@ def check_experiments(config):
     mlr = config["figure_data"].get("mlr")
     if mlr is not None and mlr["D"] < mlr["C"]:
         stop(f"figure_data.mlr.D = {mlr['D']} is below C = {mlr['C']}; Theorem 8.1 needs D >= C")
-
-
-SPECTRUM_DEFAULTS = {k: v["default"]
-                     for k, v in SCHEMA_DOC["$defs"]["spectrum"]["properties"].items()}
 
 
 def experiment(dataset, net, where="experiments"):

@@ -22,7 +22,7 @@ BROKEN = [
     ("verification:\n  fig15b:\n    spectrum: {M: 1}\n",
      "verification.fig15b.spectrum.M: 1 is less than the minimum of 2"),
     ("verification:\n  fig15a:\n    spectrum: {deflate: D}\n",
-     "verification.fig15a.spectrum.deflate = 'D' is invalid; allowed: ['integer', 'C']"),
+     "verification.fig15a.spectrum.deflate = 'D' is invalid; allowed: ['integer', ['C', 'C2']]"),
     ("figures: [fig99]\n",
      "figures.0: 'fig99' is not one of ['fig15', 'fig5', 'fig6', 'layers', 'mlr']"),
     ("device: gpu\n", "device: 'gpu' does not match"),

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import argparse
 
-from crossclass.commands.spectra import add_estimator_arguments, estimator_kwargs
+from crossclass import estimator
+from crossclass.commands.spectra import add_estimator_arguments
 from crossclass.errors import UserError
 from crossclass.options import parse_options
 
@@ -85,7 +86,7 @@ def run_operator_spectrum(args: argparse.Namespace) -> None:
         parse_operator(name)
     _keys({}, args.keys)
     net = _load(args)
-    kwargs = estimator_kwargs(args, net.num_classes)
+    kwargs = estimator.from_arguments(args, net.num_classes)
     keys = _keys(net.keys, args.keys)
     outs = dict(zip(args.operator, args.out, strict=True))
     for name, ds, params in operator_spectra(net, args.operator, estimator=kwargs,

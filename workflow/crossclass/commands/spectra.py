@@ -13,55 +13,15 @@ from __future__ import annotations
 
 import argparse
 
-from crossclass.errors import UserError
-
-
-def deflate_rank(value: str) -> int | str:
-    """`--deflate` accepts a rank or the letter C (the number of classes)."""
-    if value == "C":
-        return value
-    try:
-        rank = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer or C, got {value!r}") from None
-    if rank < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {rank}")
-    return rank
+from crossclass import estimator
 
 
 def add_estimator_arguments(parser: argparse.ArgumentParser) -> None:
-    """The estimate_spectrum keywords as flags (defaults: Appendix D.2)."""
-    g = parser.add_argument_group("estimator (estimate_spectrum keywords)")
-    g.add_argument("--method", choices=["lanczos", "exact"], default="lanczos")
-    g.add_argument("--M", type=int, default=128, help="Lanczos iterations")
-    g.add_argument("--n-vec", type=int, default=1, help="random start vectors")
-    g.add_argument("--K", type=int, default=1024, help="density grid points")
-    g.add_argument("--kappa", type=float, default=3.0, help="Gaussian width factor")
-    g.add_argument("--M0", type=int, default=32, help="Lanczos steps for the spectral bounds")
-    g.add_argument("--tau", type=float, default=0.05, help="margin of the bounds")
-    g.add_argument("--log", action=argparse.BooleanOptionalAction, default=False,
-                   help="estimate the density of log(|lambda| + eps)")
-    g.add_argument("--eps", type=float, default=1e-5)
-    g.add_argument("--deflate", type=deflate_rank, default=0,
-                   help="rank deflated by subspace iteration first (integer, or C = classes)")
-    g.add_argument("--deflate-iters", type=int, default=128, help="subspace iterations T")
-    g.add_argument("--seed", type=int, default=0)
+    """The estimator flags (crossclass.estimator.SETTINGS), the device and progress bars."""
+    estimator.add_arguments(parser)
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False,
                         help="tqdm progress bars")
-
-
-def estimator_kwargs(args: argparse.Namespace, num_classes: int | None = None) -> dict:
-    """The estimate_spectrum keywords from parsed flags; `deflate=C` needs `num_classes`."""
-    deflate = args.deflate
-    if deflate == "C":
-        if num_classes is None:
-            raise UserError("--deflate C needs a classification operator; give an integer rank")
-        deflate = num_classes
-    return {"method": args.method, "M": args.M, "n_vec": args.n_vec, "K": args.K,
-            "kappa": args.kappa, "M0": args.M0, "tau": args.tau, "log": args.log,
-            "eps": args.eps, "deflate": deflate, "deflate_iters": args.deflate_iters,
-            "seed": args.seed}
 
 
 def run_matrix(args: argparse.Namespace) -> None:
@@ -72,7 +32,7 @@ def run_matrix(args: argparse.Namespace) -> None:
     from crossclass.stores import read_store, store_params, write_store
 
     source = read_store(args.input, ("Y", "eigenvalues"))
-    kwargs = estimator_kwargs(args)
+    kwargs = estimator.from_arguments(args)
     matrix = torch.as_tensor(source["Y"].values, dtype=torch.float64, device=args.device)
     estimate = estimate_spectrum(DenseOperator(matrix, symmetric=True), **kwargs,
                                  progress=args.progress)

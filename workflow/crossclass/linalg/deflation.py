@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import torch
 
+from crossclass import estimator
 from crossclass.errors import UserError
 from crossclass.linalg.algebra import deflate
 from crossclass.linalg.operator import LinearOperator
 from crossclass.linalg.subspace import Eigenpairs, subspace_iteration
 from crossclass.linalg.topk import top_eigenpairs
 
-METHODS = ("krylov", "subspace")
+METHODS = estimator.BY_NAME["deflate_method"].choices
 
 
 def top_k(op: LinearOperator, k: int, *, method: str = "krylov", iters: int = 128,

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from crossclass import estimator
 from crossclass.errors import UserError
-from crossclass.linalg.deflation import METHODS as DEFLATE_METHODS
 from crossclass.linalg.deflation import low_rank_deflation
 from crossclass.linalg.density import (
     SpectralBounds,
@@ -37,8 +37,6 @@ from crossclass.linalg.operator import LinearOperator
 if TYPE_CHECKING:
     import xarray as xr
 
-METHODS = ("lanczos", "exact")
-BOUNDS = ("block", "normalization")
 
 
 @dataclass
@@ -88,63 +86,29 @@ def _np(x: torch.Tensor | np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
-def _validate(op: LinearOperator, method: str, M: int, n_vec: int, K: int, kappa: float,
-              M0: int, tau: float, eps: float | None, deflate: int, deflate_method: str,
-              bounds: str) -> None:
-    if not isinstance(op, LinearOperator) or not op.symmetric:
-        raise UserError("estimate_spectrum needs a symmetric LinearOperator")
-    if method not in METHODS:
-        raise UserError(f"unknown spectrum method {method!r}; choose one of {METHODS}")
-    for name, value, least in (("M", M, 2), ("n_vec", n_vec, 1), ("K", K, 2), ("M0", M0, 1)):
-        if int(value) != value or value < least:
-            raise UserError(f"{name} must be an integer >= {least}, got {value}")
-    if kappa <= 1:
-        raise UserError(f"kappa must be > 1, got {kappa}")
-    if tau < 0:
-        raise UserError(f"tau must be >= 0, got {tau}")
-    if eps is not None and eps <= 0:
-        raise UserError(f"eps must be > 0, got {eps}")
-    if deflate_method not in DEFLATE_METHODS:
-        raise UserError(f"unknown deflate_method {deflate_method!r}; choose one of "
-                        f"{DEFLATE_METHODS}")
-    if bounds not in BOUNDS:
-        raise UserError(f"unknown bounds {bounds!r}; choose one of {BOUNDS}")
-    if not 0 <= deflate < op.shape[0]:
-        raise UserError(f"deflate must be in [0, {op.shape[0]}), got {deflate}")
-
-
-def estimate_spectrum(
-    op: LinearOperator,
-    *,
-    method: str = "lanczos",
-    M: int = 128,
-    n_vec: int = 10,
-    K: int = 1024,
-    kappa: float = 3.0,
-    M0: int = 32,
-    tau: float = 0.05,
-    log: bool = False,
-    eps: float | None = None,
-    deflate: int = 0,
-    deflate_iters: int = 128,
-    deflate_method: str = "krylov",
-    bounds: str = "block",
-    seed: int = 0,
-    progress: bool = True,
-) -> SpectrumEstimate:
+def estimate_spectrum(op: LinearOperator, *, progress: bool = True,
+                      **settings) -> SpectrumEstimate:
     """Spectral density of a symmetric operator (p x p), matrix-free for method="lanczos".
 
+    settings: the keywords of crossclass.estimator.SETTINGS (their defaults where left out).
     M Lanczos steps on n_vec Gaussian start vectors (one (p, n_vec) block per step; memory
     O(n_vec p)), bump width sigma = 2 / ((M - 1) sqrt(8 log kappa)) in normalised units, K
     grid points, margin tau; bounds="block" takes the spectral bounds from the same run,
     "normalization" from a separate M0-step run (Alg. 4). log=True: density of
-    log(|lambda| + eps); eps=None means 10 * machine-eps(op.dtype) * max|lambda|, the round-off
-    floor of Ritz values. deflate=k: first remove the top-k-by-magnitude eigenpairs (their
-    eigenvalues move to 0), found by block Lanczos to residual 1e-5 ||A||
+    log(|lambda| + eps). deflate=k (an integer here): first remove the top-k-by-magnitude
+    eigenpairs (their eigenvalues move to 0), found by block Lanczos to residual 1e-5 ||A||
     (deflate_method="krylov") or by `deflate_iters` subspace iterations ("subspace").
     seed: all randomness.
     """
-    _validate(op, method, M, n_vec, K, kappa, M0, tau, eps, deflate, deflate_method, bounds)
+    s = estimator.check(settings, "estimate_spectrum")
+    if not isinstance(op, LinearOperator) or not op.symmetric:
+        raise UserError("estimate_spectrum needs a symmetric LinearOperator")
+    if not isinstance(s["deflate"], int) or not 0 <= s["deflate"] < op.shape[0]:
+        raise UserError(f"deflate must be an integer in [0, {op.shape[0]}), got {s['deflate']}")
+    method, M, n_vec, K, kappa, M0, tau, log, eps, deflate, deflate_iters, deflate_method, \
+        bounds, seed = (s[k] for k in ("method", "M", "n_vec", "K", "kappa", "M0", "tau", "log",
+                                       "eps", "deflate", "deflate_iters", "deflate_method",
+                                       "bounds", "seed"))
     generator = torch.Generator().manual_seed(seed)
     top = None
     if deflate:
@@ -163,9 +127,6 @@ def estimate_spectrum(
         ritz, spectral_bounds = _lanczos(op, M, n_vec, M0, bounds, generator, progress)
     sigma = lanczos_sigma(M, kappa)
     if log:
-        if eps is None:
-            big = max(abs(spectral_bounds.lambda_min), abs(spectral_bounds.lambda_max))
-            eps = 10 * torch.finfo(op.dtype).eps * big or torch.finfo(torch.float64).tiny
         grid, density = log_spectrum(ritz, spectral_bounds, eps=eps, K=K, sigma=sigma, tau=tau)
     else:
         grid, density = lanczos_approx_spec(ritz, spectral_bounds, K=K, sigma=sigma, tau=tau)
