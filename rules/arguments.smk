@@ -24,9 +24,9 @@ def matrix_options(wildcards):
 
 
 def dataset_options(name):
-    """`--option k=v` flags of a dataset plugin (JSON values)."""
+    """`--set k=v` flags of a dataset plugin (JSON values)."""
     options = config["datasets"].get(name, {})
-    return options_args({k: json.dumps(v) for k, v in options.items()}, flag="--option")
+    return options_args({k: json.dumps(v) for k, v in options.items()}, flag="--set")
 
 
 def sgd_flags():
@@ -88,7 +88,7 @@ def train_arguments(wildcards, index=None):
 @functools.cache
 def _train_arguments(dataset, net, index):
     net_options = options_args(
-        {k: json.dumps(v) for k, v in config["nets"].get(net, {}).items()}, flag="--net-option"
+        {k: json.dumps(v) for k, v in config["nets"].get(net, {}).items()}, flag="--set"
     )
     progress = "" if config["progress"] else "--no-progress"
     epochs = sorted(experiment(dataset, net)["epochs"])

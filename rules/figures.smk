@@ -1,5 +1,5 @@
 """Figures: one rule per entry of FIGURES, generated below; each calls
-`crossclass figure NAME --inputs STORE... --output PDF [--set k=v]` and writes a PDF and a PNG
+`crossclass figure NAME --inputs STORE... --out PDF [--set k=v]` and writes a PDF and a PNG
 into the report under its category, with the caption workflow/crossclass/report/NAME.rst.
 
 A figure's `code` param hashes the import closure of its module (and of the figure command),
@@ -43,5 +43,5 @@ for figure_name, (figure_category, figure_inputs) in FIGURES.items():
             bench_path("figure", figure_name)
         threads: 1
         shell:
-            "crossclass --threads {threads} figure {params.name} --inputs {input:q} --output {output.pdf} "
+            "crossclass --threads {threads} figure {params.name} --inputs {input:q} --out {output.pdf} "
             "{params.options} > {log} 2>&1"

@@ -18,7 +18,7 @@ rule verify_matrix:
         matrix="fig15a|fig15b",
     threads: 1
     shell:
-        "crossclass --threads {threads} verify matrix {wildcards.matrix} {params.options} --output {output} > {log} 2>&1"
+        "crossclass --threads {threads} verify matrix {wildcards.matrix} {params.options} --out {output} > {log} 2>&1"
 
 
 rule verify_spectrum:
@@ -43,5 +43,5 @@ rule verify_spectrum:
         matrix="fig15a|fig15b",
     threads: 1
     shell:
-        "crossclass --threads {threads} spectra matrix --input {input} --output {output} {params.spectrum} "
+        "crossclass --threads {threads} spectra matrix --input {input} --out {output} {params.spectrum} "
         "--device {params.device} {params.progress} > {log} 2>&1"

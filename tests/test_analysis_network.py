@@ -35,11 +35,11 @@ def make_run(root: Path, *, dataset: str, options: list[str], n: int, test_n: in
              net: str, net_options: list[str], epochs: int) -> dict:
     """Subset store + training run; returns the paths."""
     subset = root / "subset.zarr"
-    data_opts = [x for o in options for x in ("--option", o)]
+    data_opts = [x for o in options for x in ("--set", o)]
     test = ["--test-per-class", test_n] if test_n else []
     cli("data", "subsample", "--dataset", dataset, "--root", root, "--n-per-class", n,
         "--seed", 0, *test, "--out", subset, *data_opts)
-    net_opts = [x for o in net_options for x in ("--net-option", o)]
+    net_opts = [x for o in net_options for x in ("--set", o)]
     cli("train", "--subset", subset, "--root", root, "--net", net, *net_opts, "--lr", 0.05,
         "--epochs", epochs, "--seed", 0, "--batch-size", 8, "--checkpoints",
         *range(1, epochs + 1), "--device", "cpu", "--no-progress", "--out", root / "run")

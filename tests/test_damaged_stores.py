@@ -35,7 +35,7 @@ def damaged_copy(store, tmp_path, var, how="delete"):
 
 def refused(capsys, name, inputs, store):
     """`crossclass figure NAME` fails with one line naming the damaged store and the fix."""
-    code = main(["figure", name, "--inputs", *map(str, inputs), "--output",
+    code = main(["figure", name, "--inputs", *map(str, inputs), "--out",
                  str(store.parent / f"{name}.pdf")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1, err
@@ -85,8 +85,8 @@ def test_layer_spectrum_refuses_nan_in_its_layer(mlp_run, stores, tmp_path, caps
 
 def test_fig15_and_mlr_refuse_damaged_stores(tmp_path, capsys):
     matrix, spec = tmp_path / "matrix.zarr", tmp_path / "spectrum.zarr"
-    cli("verify", "matrix", "fig15a", "--set", "p=40", "--output", matrix)
-    cli("spectra", "matrix", "--input", matrix, "--output", spec, "--M", 8, "--n-vec", 1,
+    cli("verify", "matrix", "fig15a", "--set", "p=40", "--out", matrix)
+    cli("spectra", "matrix", "--input", matrix, "--out", spec, "--M", 8, "--n-vec", 1,
         "--K", 32, "--device", "cpu", "--no-progress")
     cli("mlr-spectrum", "--D", 4, "--C", 3, "--t", 2.0, "--n-per-class", 20, "--seed", 0,
         "--alpha", 0.2, "--out", tmp_path / "mlr.zarr")
@@ -96,7 +96,7 @@ def test_fig15_and_mlr_refuse_damaged_stores(tmp_path, capsys):
     assert "empirical_eigenvalues is unreadable" in refused(capsys, "mlr", [broken], broken)
     # `spectra matrix` (any non-figure reader) refuses a damaged input the same way
     broken = damaged_copy(matrix, tmp_path, "Y")
-    assert main(["spectra", "matrix", "--input", str(broken), "--output",
+    assert main(["spectra", "matrix", "--input", str(broken), "--out",
                  str(tmp_path / "out.zarr")]) == 2
     assert f"store {broken} is damaged: Y lacks" in capsys.readouterr().err
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 from crossclass import plugins
 from crossclass.cli import main
-from crossclass.data import PAPER_SAMPLE_SIZES, load_subset, log_spaced_sizes, subsample
+from crossclass.data import PAPER_SAMPLE_SIZES, load_subset, log_spaced_sizes
 from crossclass.data.digits import digits
-from crossclass.data.subsample import write_subset
+from crossclass.data.subsample import subsample, write_subset
 from crossclass.errors import UserError
 from crossclass.stores import read_store, store_params
 
@@ -111,14 +111,14 @@ def test_cli_subsample_and_errors(tmp_path, registered, capsys):
     out = tmp_path / "gmm.zarr"
     code = main(["data", "subsample", "--dataset", "gmm", "--root", str(tmp_path),
                  "--n-per-class", "7", "--seed", "2", "--test-per-class", "3", "--out", str(out),
-                 "--option", "dim=6", "--set", "num_classes=4", "--option", "separation=2.5"])
+                 "--set", "dim=6", "--set", "num_classes=4", "--set", "separation=2.5"])
     assert code == 0
     sub = load_subset(out, tmp_path)
     assert sub.x_train.shape == (28, 6) and sub.x_test.shape == (12, 6)
     assert store_params(read_store(out))["options"] == {"dim": 6, "num_classes": 4,
                                                         "separation": 2.5}
     capsys.readouterr()
-    for bad in (["--option", "colour=red"], ["--option", "dim"], ["--n-per-class", "999"]):
+    for bad in (["--set", "colour=red"], ["--set", "dim"], ["--n-per-class", "999"]):
         args = ["data", "subsample", "--dataset", "gmm", "--root", str(tmp_path),
                 "--n-per-class", "7", "--seed", "0", "--out", str(tmp_path / "x.zarr")] + bad
         assert main(args) == 2

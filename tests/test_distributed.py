@@ -157,10 +157,10 @@ def test_torchrun_commands_write_the_one_process_stores(tmp_path):
     stores equal the 1-process ones (G-minus-cross uses G products and the means)."""
     subset = tmp_path / "subset.zarr"
     cli("data", "subsample", "--dataset", "gmm", "--root", tmp_path, "--n-per-class", 5,
-        "--seed", 0, "--out", subset, "--option", "num_classes=3", "--option", "dim=4",
-        "--option", "n_train_per_class=5", "--option", "n_test_per_class=2")
-    cli("train", "--subset", subset, "--root", tmp_path, "--net", "mlp", "--net-option",
-        "depth=2", "--net-option", "hidden=5", "--lr", 0.05, "--epochs", 1, "--seed", 0,
+        "--seed", 0, "--out", subset, "--set", "num_classes=3", "--set", "dim=4",
+        "--set", "n_train_per_class=5", "--set", "n_test_per_class=2")
+    cli("train", "--subset", subset, "--root", tmp_path, "--net", "mlp", "--set",
+        "depth=2", "--set", "hidden=5", "--lr", 0.05, "--epochs", 1, "--seed", 0,
         "--batch-size", 8, "--checkpoints", 1, "--device", "cpu", "--no-progress",
         "--out", tmp_path / "run")
     args = ["operator-spectrum", "--checkpoint", tmp_path / "run/checkpoints/epoch_0001.pt",

@@ -18,7 +18,7 @@ def spectrum(run, epoch, tmp, operator, *extra, tag=""):
 def check(tmp, name, inputs, *options):
     pdf = tmp / f"{name}.pdf"
     sets = [x for o in options for x in ("--set", o)]
-    assert main(["figure", name, "--inputs", *map(str, inputs), "--output", str(pdf),
+    assert main(["figure", name, "--inputs", *map(str, inputs), "--out", str(pdf),
                  *sets]) == 0
     for path in (pdf, pdf.with_suffix(".png")):
         assert path.stat().st_size > 10_000

@@ -37,7 +37,7 @@ def test_train_out_of_tree_plugins_through_the_cli(tmp_path, capsys):
     subset = write_subset(tmp_path / "subset.zarr", "blobs", splits, 16, seed=0)
     out = tmp_path / "run"
     args = ["train", "--subset", str(subset), "--root", str(tmp_path), "--net", "tiny",
-            "--net-option", "hidden=12", "--lr", "0.05", "--epochs", "4", "--seed", "0",
+            "--set", "hidden=12", "--lr", "0.05", "--epochs", "4", "--seed", "0",
             "--checkpoints", "0", "2", "--batch-size", "16", "--device", "cpu",
             "--no-progress", "--out", str(out)]
     assert cli.main(args) == 0

@@ -21,7 +21,7 @@ EPOCHS = 12
 
 def arguments(subset: Path, root: Path, out: Path) -> list[str]:
     return ["train", "--subset", str(subset), "--root", str(root), "--net", "tiny",
-            "--net-option", "hidden=64", "--lr", "0.05", "--epochs", str(EPOCHS), "--seed", "7",
+            "--set", "hidden=64", "--lr", "0.05", "--epochs", str(EPOCHS), "--seed", "7",
             "--checkpoints", "1", "6", "--batch-size", "16", "--resume-interval", "0",
             "--device", "cpu", "--no-progress", "--out", str(out)]
 

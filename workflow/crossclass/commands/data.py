@@ -14,7 +14,7 @@ from crossclass.options import parse_options
 
 def _make(args: argparse.Namespace, download: bool):
     plugin = plugins.load(plugins.DATASETS, args.dataset)
-    options = parse_options(args.option, "--option")
+    options = parse_options(args.option, "--set")
     try:
         inspect.signature(plugin).bind(Path(args.root), download=download, **options)
     except TypeError as err:
@@ -43,10 +43,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         "fashion_mnist, cifar10, cifar100, digits, gmm, ccm")
     parser.add_argument("--root", required=True, metavar="DIR",
                         help="folder holding the downloaded files (torchvision layout)")
-    parser.add_argument("--option", "--set", dest="option", action="append", default=[],
+    parser.add_argument("--set", dest="option", action="append", default=[],
                         metavar="KEY=VALUE",
                         help="dataset option, repeatable (alias --set); VALUE is read as a YAML "
-                        "scalar (e.g. --option dim=50 --option t=2.5)")
+                        "scalar (e.g. --set dim=50 --set t=2.5)")
 
 
 def register(subparsers) -> None:

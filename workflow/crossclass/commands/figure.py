@@ -1,4 +1,4 @@
-"""`crossclass figure NAME --inputs STORE... --output PDF [--set key=value ...]`.
+"""`crossclass figure NAME --inputs STORE... --out PDF [--set key=value ...]`.
 
 Draws the figure of module crossclass.figures.NAME (its `draw(inputs, output, **options)`) and
 writes the PDF plus a PNG beside it. `--set` values are parsed as YAML scalars (numbers, bools).
@@ -25,8 +25,8 @@ def available() -> list[str]:
 def run(args: argparse.Namespace) -> None:
     if args.name not in available():
         raise UserError(f"unknown figure {args.name!r}; available: {', '.join(available())}")
-    if not args.output.endswith(".pdf"):
-        raise UserError(f"--output must be a .pdf path, got {args.output!r}")
+    if not args.out.endswith(".pdf"):
+        raise UserError(f"--out must be a .pdf path, got {args.out!r}")
     module = importlib.import_module(f"{figures.__name__}.{args.name}")
     options = parse_options(args.set)
     allowed = [p.name for p in inspect.signature(module.draw).parameters.values()
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> None:
     if unknown:
         raise UserError(f"figure {args.name} has no option {unknown[0]!r}; "
                         f"options: {', '.join(allowed) or 'none'}")
-    module.draw(args.inputs, args.output, **options)
+    module.draw(args.inputs, args.out, **options)
 
 
 def register(subparsers) -> None:
@@ -43,7 +43,7 @@ def register(subparsers) -> None:
                                    description=__doc__.splitlines()[0])
     parser.add_argument("name", help="figure module name, e.g. fig15")
     parser.add_argument("--inputs", nargs="+", required=True, help="input stores, in order")
-    parser.add_argument("--output", required=True, help="output PDF (a PNG goes beside it)")
+    parser.add_argument("--out", required=True, help="output PDF (a PNG goes beside it)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a draw() option; repeatable")
     parser.set_defaults(func=run)

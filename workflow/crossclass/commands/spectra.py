@@ -1,6 +1,6 @@
 """`crossclass spectra ...`: spectral density stores (Appendix C / D.2).
 
-  spectra matrix --input STORE --output STORE [estimator flags]
+  spectra matrix --input STORE --out STORE [estimator flags]
       the density of a dense symmetric matrix stored by `crossclass verify matrix` (variables
       `Y` (row, col) and `eigenvalues` (eigen,)), with the exact eigenvalues copied beside
       the estimate as `exact_eigenvalues`.
@@ -39,7 +39,7 @@ def run_matrix(args: argparse.Namespace) -> None:
     ds = estimate.to_dataset()
     if "exact_eigenvalues" not in ds:
         ds["exact_eigenvalues"] = ("eigen", source["eigenvalues"].values)
-    write_store(ds, args.output, keys={"matrix": source["matrix"].item()},
+    write_store(ds, args.out, keys={"matrix": source["matrix"].item()},
                 params={**store_params(source), **estimate.params})
 
 
@@ -49,6 +49,6 @@ def register(subparsers) -> None:
     sub = parser.add_subparsers(dest="spectra_command", metavar="KIND", required=True)
     matrix = sub.add_parser("matrix", help="density of a stored dense symmetric matrix")
     matrix.add_argument("--input", required=True, help="store of `crossclass verify matrix`")
-    matrix.add_argument("--output", required=True, help="spectrum store to write")
+    matrix.add_argument("--out", required=True, help="spectrum store to write")
     add_estimator_arguments(matrix)
     matrix.set_defaults(func=run_matrix)

@@ -22,7 +22,7 @@ def run_train(args: argparse.Namespace) -> None:
     subset = store_params(read_store(args.subset))
     net = plugins.load(plugins.NETWORKS, args.net)
     splits = splits_for(net, load_subset(args.subset, args.root))
-    options = parse_options(args.net_option, "--net-option")
+    options = parse_options(args.net_option, "--set")
     in_shape = splits.input_shape
     try:
         inspect.signature(net).bind(in_shape, splits.num_classes, **options)
@@ -114,7 +114,7 @@ def register(subparsers) -> None:
     train.add_argument("--net", required=True, metavar="NAME",
                        help="network plugin (entry-point group crossclass.networks): vgg11, "
                        "resnet18, mlp, or any installed plugin")
-    train.add_argument("--net-option", action="append", default=[], metavar="KEY=VALUE",
+    train.add_argument("--set", dest="net_option", action="append", default=[], metavar="KEY=VALUE",
                        help="network option, repeatable, VALUE read as JSON (e.g. width=0.25, "
                        "depth=8, hidden=2048)")
     rate = train.add_mutually_exclusive_group(required=True)

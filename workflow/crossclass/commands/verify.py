@@ -1,4 +1,4 @@
-"""`crossclass verify matrix NAME [--set key=value ...] --output STORE`.
+"""`crossclass verify matrix NAME [--set key=value ...] --out STORE`.
 
 Builds a Figure-15 verification matrix (crossclass.verification.NAME_matrix, float64) and
 stores it with its exact eigenvalues from a dense eigendecomposition:
@@ -35,10 +35,10 @@ def run_matrix(args: argparse.Namespace) -> None:
     eigenvalues = torch.linalg.eigvalsh(Y)
     ds = xr.Dataset({"Y": (("row", "col"), Y.numpy()),
                      "eigenvalues": ("eigen", eigenvalues.numpy())})
-    write_store(ds, args.output, keys={"matrix": args.name},
+    write_store(ds, args.out, keys={"matrix": args.name},
                 params={"matrix": args.name, **options}, chunks={"row": 500, "col": 500})
     print(f"{args.name}: {tuple(Y.shape)}, eigenvalues in [{eigenvalues[0]:.4g}, "
-          f"{eigenvalues[-1]:.4g}] -> {args.output}")
+          f"{eigenvalues[-1]:.4g}] -> {args.out}")
 
 
 def register(subparsers) -> None:
@@ -49,5 +49,5 @@ def register(subparsers) -> None:
     matrix.add_argument("name", choices=MATRICES)
     matrix.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="builder option (seed, p, n), repeatable")
-    matrix.add_argument("--output", required=True, help="store to write")
+    matrix.add_argument("--out", required=True, help="store to write")
     matrix.set_defaults(func=run_matrix)

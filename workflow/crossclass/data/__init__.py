@@ -10,14 +10,15 @@ Modules, one concept each:
   sizes      PAPER_SAMPLE_SIZES, log_spaced_sizes (numpy only)
   subsample  balanced subsets, the index store and load_subset
 
-Names are imported on first use (PEP 562), so that `crossclass --help` needs no torch.
+Names are imported on first use (PEP 562), so that `crossclass --help` needs no torch. The
+function `subsample` is imported from its module (crossclass.data.subsample): as a package
+attribute it would be shadowed by that submodule once imported.
 """
 
 import importlib
 
 _HOME = {"adapt_inputs": "adapt", "ArraySplits": "base", "PAPER_SAMPLE_SIZES": "sizes",
-         "log_spaced_sizes": "sizes", "load_subset": "subsample", "subsample": "subsample",
-         "write_subset": "subsample"}
+         "log_spaced_sizes": "sizes", "load_subset": "subsample", "write_subset": "subsample"}
 
 
 def __getattr__(name: str):
@@ -27,4 +28,4 @@ def __getattr__(name: str):
 
 
 __all__ = ["PAPER_SAMPLE_SIZES", "ArraySplits", "adapt_inputs", "load_subset",
-           "log_spaced_sizes", "subsample", "write_subset"]
+           "log_spaced_sizes", "write_subset"]
