@@ -17,8 +17,9 @@ from crossclass.errors import UserError
 
 
 def deflate_rank(value: str) -> int | str:
-    """`--deflate` accepts a rank or the letter C (the number of classes)."""
-    if value == "C":
+    """`--deflate` accepts a rank, C (the number of classes) or C2 (C^2 + 1: the low-rank part
+    of G and one eigenvalue below it, what the outlier / mini-bulk claims read)."""
+    if value in ("C", "C2"):
         return value
     try:
         rank = int(value)
@@ -43,7 +44,8 @@ def add_estimator_arguments(parser: argparse.ArgumentParser) -> None:
                    help="estimate the density of log(|lambda| + eps)")
     g.add_argument("--eps", type=float, default=1e-5)
     g.add_argument("--deflate", type=deflate_rank, default=0,
-                   help="rank deflated by subspace iteration first (integer, or C = classes)")
+                   help="rank deflated by subspace iteration first (integer, C = classes, "
+                        "or C2 = C^2 + 1)")
     g.add_argument("--deflate-iters", type=int, default=128, help="subspace iterations T")
     g.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
@@ -52,12 +54,13 @@ def add_estimator_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def estimator_kwargs(args: argparse.Namespace, num_classes: int | None = None) -> dict:
-    """The estimate_spectrum keywords from parsed flags; `deflate=C` needs `num_classes`."""
+    """The estimate_spectrum keywords from parsed flags; `deflate=C|C2` needs `num_classes`."""
     deflate = args.deflate
-    if deflate == "C":
+    if deflate in ("C", "C2"):
         if num_classes is None:
-            raise UserError("--deflate C needs a classification operator; give an integer rank")
-        deflate = num_classes
+            raise UserError(f"--deflate {deflate} needs a classification operator; give an "
+                            "integer rank")
+        deflate = num_classes if deflate == "C" else num_classes**2 + 1
     return {"method": args.method, "M": args.M, "n_vec": args.n_vec, "K": args.K,
             "kappa": args.kappa, "M0": args.M0, "tau": args.tau, "log": args.log,
             "eps": args.eps, "deflate": deflate, "deflate_iters": args.deflate_iters,
