@@ -11,6 +11,11 @@ in rules/figure_inputs.smk, and one line here.
 
 # name -> (report category, input function: the stores draw() reads, in its order)
 FIGURES = {
+    "fig3": ("Figure 3: Hessian", fig3_inputs),
+    "fig4": ("Figure 4: Hess = G + E", fig4_inputs),
+    "fig14": ("Figure 14: Hessian, no deflation", fig14_inputs),
+    "fig16": ("Figure 16: tail of E", fig16_inputs),
+    "fig17": ("Figure 17: low-rank deflation", fig17_inputs),
     "fig15": ("Figure 15", fig15_inputs),
     "fig5": ("Figure 5: G decomposition", fig5_inputs),
     "fig6": ("Figure 6: dynamics", fig6_inputs),

@@ -39,6 +39,9 @@ SUMMARY = f"{RESULTS}/extract/{CHECKPOINT_KEY}/summary.zarr"
 SPECTRUM_KEY = f"{CHECKPOINT_KEY}/{{settings}}/{{operator}}"
 SPECTRUM = f"{RESULTS}/spectra/{SPECTRUM_KEY}.zarr"
 MLR = f"{RESULTS}/mlr/n{{n}}.zarr"
+CLAIMS_FILE = f"{RESULTS}/claims/{{name}}.json"
+CLAIMS_REPORT = f"{RESULTS}/claims.md"
+TABLE1 = f"{RESULTS}/table1.md"
 
 
 def selected_run(wildcards):

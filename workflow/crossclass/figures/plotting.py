@@ -1,4 +1,5 @@
-"""Plotting helpers shared by the figure modules: saving and the spectrum panel."""
+"""Plotting helpers shared by the figure modules: saving, the histogram panel, eigenvalue
+markers and the checkpoint metrics line of a subtitle."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from crossclass.stores import read_store  # noqa: E402
 
 EXACT_COLOR = "tab:blue"
 ESTIMATE_COLOR = "tab:red"
@@ -64,3 +67,23 @@ def mark_eigenvalues(ax: plt.Axes, x: np.ndarray, height: float, **style) -> Non
     ylim = ax.get_ylim()
     ax.plot(x, np.full(np.size(x), height), "o", transform=ax.get_xaxis_transform(), **style)
     ax.set_ylim(ylim)
+
+
+def metrics_line(summary) -> str:
+    """'train error e%, loss l; test error e%, loss l; ||grad|| g' of a summary store
+    (eval mode, the checkpoint's epoch); grad norm on the store's split."""
+    def value(name, percent=False):
+        v = float(summary[name]) if name in summary else float("nan")
+        return f"{100 * v:.1f}%" if percent else f"{v:.3g}"
+    return (f"train error {value('train_error', True)}, loss {value('train_loss')}; "
+            f"test error {value('test_error', True)}, loss {value('test_loss')}; "
+            f"||grad|| ({summary['split'].item()}) {value('grad_norm')}")
+
+
+def split_stores(inputs: list[str]) -> tuple[list, list]:
+    """(spectrum stores, summary stores) of `inputs`: two lists of Datasets, in order."""
+    spectra, summaries = [], []
+    for path in inputs:
+        ds = read_store(path)
+        (spectra if "density" in ds else summaries).append(ds)
+    return spectra, summaries
