@@ -28,6 +28,7 @@ include: "rules/config.smk"
 include: "rules/paths.smk"
 include: "rules/arguments.smk"
 include: "rules/figure_inputs.smk"
+include: "rules/claim_inputs.smk"
 
 
 wildcard_constraints:

@@ -1,22 +1,9 @@
 """Claims: one verdict file per claim module in CLAIMS (name -> input function: the stores it
 judges), gathered by `claims_report` into results/claims.md and results/table1.md (both in the
 report under "Claims"). To add a claim module NAME: crossclass/claims/NAME.py with
-`evaluate(inputs, **thresholds) -> (verdicts, eliminations)`, an input function, one line in
-CLAIMS; its thresholds come from config `claims.NAME` (docs/analysis.md, "Claims")."""
-
-
-def network_claims_inputs(wildcards):
-    """The stores of the listed section-5/6 figures (fig4, fig5, fig6, fig16) and the summary
-    stores of every analysed checkpoint (train split), each once."""
-    inputs = []
-    for name, stores in (("fig4", fig4_inputs), ("fig5", fig5_inputs), ("fig6", fig6_inputs),
-                         ("fig16", fig16_inputs)):
-        if name in config["figures"]:
-            inputs += stores(wildcards)
-    inputs += [SUMMARY.format(dataset=e["dataset"], net=e["net"], n=n, epoch=epoch,
-                              split="train")
-               for e in config["experiments"] for n in e["n_per_class"] for epoch in e["epochs"]]
-    return list(dict.fromkeys(inputs))
+`evaluate(inputs, **thresholds) -> (verdicts, eliminations)`, an input function in
+rules/claim_inputs.smk, one line in CLAIMS; its thresholds come from config `claims.NAME`
+(docs/analysis.md, "Claims")."""
 
 
 # name -> input function (the stores its evaluate() reads)

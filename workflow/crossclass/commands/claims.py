@@ -49,7 +49,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("claims", help="judge one claim module from stores",
                                    description=__doc__.splitlines()[0])
     parser.add_argument("module", help="claim module name, e.g. network")
-    parser.add_argument("--inputs", nargs="+", required=True, help="stores it reads")
+    parser.add_argument("--inputs", nargs="*", default=[], help="stores it reads (none: no "
+                        "experiment to judge, every claim not measured)")
     parser.add_argument("--out", required=True, help="verdict file (JSON)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a threshold of the module; repeatable")
