@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import replace
 
 import numpy as np
 import xarray as xr
 
 from crossclass.analysis.spectra import mean_eigenvalue
-from crossclass.claims import Elimination, Verdict, judge
+from crossclass.claims import FAILS, Elimination, Verdict, judge
 from crossclass.claims.features import (
     FEATURES,
     THRESHOLDS,
@@ -139,9 +140,7 @@ def _attribution(exp, quantity, feature, component, op, before, after, t):
     row = judge(claim, section, exp, f"{METRIC[feature]} after knockout", after[feature], "<",
                 t[key])
     if row.verdict == "holds" and not before[feature] >= t[key]:
-        # nothing to eliminate: the quantity never had the feature
-        row = Verdict(*[getattr(row, f) for f in ("claim", "section", "experiment", "metric",
-                                                  "value", "rule")], "fails")
+        row = replace(row, verdict=FAILS)  # nothing to eliminate: the quantity never had it
     return row
 
 
