@@ -42,9 +42,12 @@ def draw(inputs: list[str], output: str, *, fit_lo: float = 1e-3, fit_hi: float 
     a, b, r2 = power_law_fit(x, positive, lo, hi)
     fit_x = np.geomspace(lo, hi, 50)
     left.plot(fit_x, a * fit_x**-b, "--", color=FIT,
-              label=rf"$\phi = {a:.2g}\,|\lambda|^{{-{b:.2f}}}$, $R^2 = {r2:.2f}$")
+              label=rf"$\phi = {a:.2g}\,|\lambda|^{{{-b:.2f}}}$, $R^2 = {r2:.2f}$")
     left.set_xscale("log")
     left.set_yscale("log")
+    peak = max(positive[shown].max(initial=0), negative[shown].max(initial=0))
+    if peak > 0:
+        left.set_ylim(peak * 1e-8, peak * 10)
     left.set_xlabel(r"$|\lambda|$")
     left.set_ylabel(r"density $\phi$")
     left.set_title("spectrum of E (log x-axis)")
@@ -53,7 +56,8 @@ def draw(inputs: list[str], output: str, *, fit_lo: float = 1e-3, fit_hi: float 
     right.plot(u, f, color=POSITIVE, lw=1.2, label=r"density of $\log(|E| + \epsilon)$")
     a2, b2, r2b = power_law_fit(x, ds["density"].values, lo, hi)
     right.plot(np.log(fit_x + eps), a2 * fit_x**-b2, "--", color=FIT,
-               label=rf"fit $\phi = {a2:.2g}\,|\lambda|^{{-{b2 + 1:.2f}}}$, $R^2 = {r2b:.2f}$")
+               label=rf"fit $\phi = {a2:.2g}\,|\lambda|^{{{-(b2 + 1):.2f}}}$, "
+                     rf"$R^2 = {r2b:.2f}$")
     right.set_yscale("log")
     positive_f = f[f > 0]
     right.set_ylim(max(positive_f.max() * 1e-6, positive_f.min()), positive_f.max() * 5)
