@@ -48,6 +48,9 @@ def draw(inputs: list[str], output: str, *, zoom: float = 0.98) -> None:
         keep = (x >= lo) & (x <= hi)
         zoom_ax.plot(x[keep], f[keep], color=COLORS[name], lw=1.2, label=LABELS[name])
     zoom_ax.set_yscale("log")
+    x, f = spectra[0]["lambda"].values, spectra[0]["density"].values
+    top = f[(x >= lo) & (x <= hi)].max()
+    zoom_ax.set_ylim(top * 1e-6, top * 5)
     zoom_ax.set_xlim(lo, hi)
     zoom_ax.set_xlabel(r"eigenvalue $\lambda$")
     zoom_ax.set_title(f"(b) zoom on the bulks (central {100 * zoom:g}% of Hess)",
