@@ -45,7 +45,7 @@ from crossclass.errors import UserError
 from crossclass.stores import read_store, store_params
 
 DEFAULTS = {**THRESHOLDS, "max_train_error": 0.01, "same_ratio": 0.05, "max_asymmetry": 0.2,
-            "min_r2": 0.9, "fit_lo": 1e-3, "fit_hi": 0.3, "max_class_drift": 1.0}
+            "min_r2": 0.9, "fit_lo": 0.05, "fit_hi": 0.8, "max_class_drift": 1.0}
 BASE = {"G": "G", "Hess": "hess"}
 # quantity -> component -> the operators that knock it out (subtraction, projection)
 KNOCKOUTS = {

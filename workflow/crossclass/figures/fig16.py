@@ -23,7 +23,7 @@ from crossclass.stores import store_params
 POSITIVE, NEGATIVE, FIT = "tab:red", "tab:blue", "black"
 
 
-def draw(inputs: list[str], output: str, *, fit_lo: float = 1e-3, fit_hi: float = 0.3) -> None:
+def draw(inputs: list[str], output: str, *, fit_lo: float = 0.05, fit_hi: float = 0.8) -> None:
     """inputs: the log spectrum store of E, then optionally a summary store."""
     spectra, summaries = split_stores(inputs)
     if len(spectra) != 1 or "density_positive" not in spectra[0]:
