@@ -9,6 +9,7 @@ Stages, one rule file each (docs/workflow.md draws the DAG):
   spectra       per checkpoint, split, estimator settings and operator: spectral density
                 stores (reading the extract stores); MLR stores (section 8)
   figures       one figure per `crossclass figure NAME` call
+  claims        one verdict file per claim module, then the claims report and Table 1
 
 Every rule is a thin call of a `crossclass` subcommand; the values it uses come from `params`,
 so a changed value (or a changed source module, through its `code` param) reruns exactly the
@@ -27,6 +28,7 @@ include: "rules/config.smk"
 include: "rules/paths.smk"
 include: "rules/arguments.smk"
 include: "rules/figure_inputs.smk"
+include: "rules/claim_inputs.smk"
 include: "rules/resources.smk"
 
 
@@ -47,13 +49,16 @@ include: "rules/train.smk"
 include: "rules/extract.smk"
 include: "rules/spectra.smk"
 include: "rules/figures.smk"
+include: "rules/claims.smk"
 
 
 rule all:
-    """Every figure listed under `figures`; per experiment the selected learning rate, and per
-    analysed checkpoint and split the extract stores and the analysis.operators spectra."""
+    """Every figure listed under `figures`, the claims report and Table 1; per experiment the
+    selected learning rate, and per analysed checkpoint and split the extract stores and the
+    analysis.operators spectra."""
     input:
         [figure_path(name) for name in config["figures"]],
+        CLAIMS_REPORT,
         experiment_targets(),
     default_target: True
 

@@ -24,20 +24,36 @@ def check_figures(config, figures):
             continue
         if name not in data:
             stop(f"figures lists {name} but figure_data.{name} is missing")
-        view, where = figure_view(name), f"figure_data.{name}"
-        exp = experiment(view["dataset"], view["net"], where=where)
-        for key, allowed in (("n_per_class", exp["n_per_class"]), ("epoch", exp["epochs"]),
-                             ("epochs", exp["epochs"])):
-            chosen = view.get(key, [])
-            missing = [v for v in (chosen if isinstance(chosen, list) else [chosen])
-                       if v not in allowed]
-            if missing:
-                stop(f"{where}.{key} {missing} not in the experiment's {allowed}")
-        if view["spectra"] not in spectra:
-            stop(f"{where}.spectra: no settings {view['spectra']!r} in analysis.spectra "
+        for i, view in enumerate(figure_views(name)):
+            where = f"figure_data.{name}" + (f".rows[{i}]" if "rows" in data[name] else "")
+            check_view(name, view, where, spectra)
+
+
+def check_view(name, view, where, spectra):
+    """One checkpoint view of a figure: its experiment, n, epochs and settings exist."""
+    exp = experiment(view["dataset"], view["net"], where=where)
+    for key, allowed in (("n_per_class", exp["n_per_class"]), ("epoch", exp["epochs"]),
+                         ("epochs", exp["epochs"])):
+        chosen = view.get(key, [])
+        missing = [v for v in (chosen if isinstance(chosen, list) else [chosen])
+                   if v not in allowed]
+        if missing:
+            stop(f"{where}.{key} {missing} not in the experiment's {allowed}")
+    for key in ("spectra", "plain"):
+        if key in view and view[key] not in spectra:
+            stop(f"{where}.{key}: no settings {view[key]!r} in analysis.spectra "
                  f"({', '.join(sorted(spectra))})")
-        if name == "fig6" and spectra[view["spectra"]].get("deflate") != "C":
-            stop(f"{where}.spectra: analysis.spectra.{view['spectra']} must set deflate: C")
+    deflate = spectra[view["spectra"]].get("deflate", 0)
+    if name == "fig6" and deflate != "C":
+        stop(f"{where}.spectra: analysis.spectra.{view['spectra']} must set deflate: C")
+    if name in ("fig3", "fig4", "fig17") and not deflate:
+        stop(f"{where}.spectra: analysis.spectra.{view['spectra']} must deflate")
+    if name in ("fig4", "fig3", "fig14", "fig17") and spectra[view["spectra"]].get("log"):
+        stop(f"{where}.spectra: {name} shows linear spectra; "
+             f"analysis.spectra.{view['spectra']} sets log")
+    if name == "fig16" and not spectra[view["spectra"]].get("log"):
+        stop(f"{where}.spectra: fig16 needs a log spectrum (analysis.spectra."
+             f"{view['spectra']}.log: true)")
 
 
 def figure_view(name):
@@ -50,17 +66,72 @@ def figure_view(name):
     return view
 
 
+def figure_views(name):
+    """The checkpoint views of a figure: one per row for figures with `rows` (fig3, fig14),
+    each row taking the figure's other keys (spectra, split) where it leaves them."""
+    data = config["figure_data"][name]
+    if "rows" not in data:
+        return [figure_view(name)]
+    shared = {k: v for k, v in data.items() if k != "rows"}
+    return [{**shared, **row} for row in data["rows"]]
+
+
+def at_checkpoint(v, split=None):
+    """The path keys of a view's one checkpoint (its split unless `split` is given)."""
+    return dict(dataset=v["dataset"], net=v["net"], n=v["n_per_class"], epoch=v["epoch"],
+                split=split or v["split"])
+
+
+def fig3_inputs(wildcards):
+    """Per row: the deflated hess spectra on train then test; then their summary stores."""
+    rows = [at_checkpoint(v, split) | {"settings": v["spectra"]}
+            for v in figure_views("fig3") for split in ("train", "test")]
+    return ([SPECTRUM.format(**at, operator="hess") for at in rows]
+            + [SUMMARY.format(**at) for at in rows])
+
+
+def fig4_inputs(wildcards):
+    """hess, hess-minus-E (= G), hess-minus-G (= E) at one checkpoint, then its summary."""
+    v = figure_view("fig4")
+    at = at_checkpoint(v)
+    return ([SPECTRUM.format(**at, settings=v["spectra"], operator=op)
+             for op in ("hess", "hess-minus-E", "hess-minus-G")] + [SUMMARY.format(**at)])
+
+
+def fig14_inputs(wildcards):
+    """Per row: the plain (undeflated) hess spectrum; then the summary stores."""
+    views = figure_views("fig14")
+    return ([SPECTRUM.format(**at_checkpoint(v), settings=v["spectra"], operator="hess")
+             for v in views] + [SUMMARY.format(**at_checkpoint(v)) for v in views])
+
+
+def fig16_inputs(wildcards):
+    """The log spectrum of E (signed densities), then the summary store."""
+    v = figure_view("fig16")
+    at = at_checkpoint(v)
+    return [SPECTRUM.format(**at, settings=v["spectra"], operator="E"), SUMMARY.format(**at)]
+
+
+def fig17_inputs(wildcards):
+    """The deflated, then the plain hess spectrum of one checkpoint, then its summary."""
+    v = figure_view("fig17")
+    at = at_checkpoint(v)
+    return [SPECTRUM.format(**at, settings=v["spectra"], operator="hess"),
+            SPECTRUM.format(**at, settings=v["plain"], operator="hess"), SUMMARY.format(**at)]
+
+
 def fig15_inputs(wildcards):
     """The two Figure-15 spectrum stores, (a) then (b)."""
     return expand(VERIFY_SPECTRUM, matrix=["fig15a", "fig15b"])
 
 
 def fig5_inputs(wildcards):
-    """Spectrum stores of the fig5 operators at one checkpoint and split, in panel order."""
+    """Spectrum stores of the fig5 operators at one checkpoint and split, in panel order, then
+    the checkpoint's summary store."""
     v = figure_view("fig5")
-    return [SPECTRUM.format(dataset=v["dataset"], net=v["net"], n=v["n_per_class"],
-                            epoch=v["epoch"], split=v["split"], settings=v["spectra"],
-                            operator=op) for op in v["operators"]]
+    at = at_checkpoint(v)
+    return ([SPECTRUM.format(**at, settings=v["spectra"], operator=op)
+             for op in v["operators"]] + [SUMMARY.format(**at)])
 
 
 def fig6_inputs(wildcards):
@@ -82,8 +153,6 @@ def layers_inputs(wildcards):
         for op in v["operators"]]
 
 
-
-
 def mlr_inputs(wildcards):
     """One MLR store per n_per_class of figure_data.mlr."""
     return [MLR.format(n=n) for n in config["figure_data"]["mlr"]["n_per_class"]]
@@ -91,6 +160,11 @@ def mlr_inputs(wildcards):
 
 # name -> (report category, input function: the stores draw() reads, in its order)
 FIGURES = {
+    "fig3": ("Figure 3: Hessian", fig3_inputs),
+    "fig4": ("Figure 4: Hess = G + E", fig4_inputs),
+    "fig14": ("Figure 14: Hessian, no deflation", fig14_inputs),
+    "fig16": ("Figure 16: tail of E", fig16_inputs),
+    "fig17": ("Figure 17: low-rank deflation", fig17_inputs),
     "fig15": ("Figure 15", fig15_inputs),
     "fig5": ("Figure 5: G decomposition", fig5_inputs),
     "fig6": ("Figure 6: dynamics", fig6_inputs),

@@ -41,6 +41,9 @@ SUMMARY = f"{RESULTS}/extract/{CHECKPOINT_KEY}/summary.zarr"
 SPECTRUM_KEY = f"{CHECKPOINT_KEY}/{{settings}}/{{operator}}"
 SPECTRUM = f"{RESULTS}/spectra/{SPECTRUM_KEY}.zarr"
 MLR = f"{RESULTS}/mlr/n{{n}}.zarr"
+CLAIMS_FILE = f"{RESULTS}/claims/{{name}}.json"
+CLAIMS_REPORT = f"{RESULTS}/claims.md"
+TABLE1 = f"{RESULTS}/table1.md"
 
 
 def checkpoint_file(wildcards):
@@ -75,7 +78,7 @@ SPECTRUM_PATH = re.compile(
 )
 
 
-def at_checkpoint(wildcards):
+def checkpoint_keys(wildcards):
     """The store keys of a `{checkpoint}` wildcard: dataset, net, n, epoch, split."""
     dataset, net, n, epoch, split = wildcards.checkpoint.split("/")
     return SimpleNamespace(dataset=dataset, net=net, n=n[1:], epoch=epoch[1:], split=split)
@@ -83,4 +86,4 @@ def at_checkpoint(wildcards):
 
 def spectra_input(pattern):
     """Input function: `pattern` (MEANS, LAYERS, SUBSET) at the job's checkpoint."""
-    return lambda wc: pattern.format(**vars(at_checkpoint(wc)))
+    return lambda wc: pattern.format(**vars(checkpoint_keys(wc)))

@@ -76,7 +76,7 @@ def train_runtime(wildcards, attempt):
 
 def analysis_memory(wildcards, attempt):
     """extract and spectra: the float64 means dominate."""
-    keys = at_checkpoint(wildcards) if hasattr(wildcards, "checkpoint") else wildcards
+    keys = checkpoint_keys(wildcards) if hasattr(wildcards, "checkpoint") else wildcards
     size = experiment_size(keys.dataset, keys.net)
     if size is None:
         return FALLBACK["mem_mb"] * attempt
@@ -90,7 +90,7 @@ def analysis_runtime(operators, settings):
     (operators = (), settings = None: extract, i.e. the means and one capture pass)."""
 
     def runtime(wildcards, attempt):
-        keys = at_checkpoint(wildcards) if hasattr(wildcards, "checkpoint") else wildcards
+        keys = checkpoint_keys(wildcards) if hasattr(wildcards, "checkpoint") else wildcards
         size = experiment_size(keys.dataset, keys.net)
         if size is None:
             return FALLBACK["runtime"] * attempt
@@ -99,7 +99,7 @@ def analysis_runtime(operators, settings):
         steps = 0
         if settings is not None:
             spec = spectrum_settings(settings)
-            deflate = data.classes if spec["deflate"] == "C" else spec["deflate"]
+            deflate = estimator.resolve_rank(spec["deflate"], data.classes)
             steps = spec["n_vec"] * spec["M"] + spec["M0"] + deflate * spec["deflate_iters"]
         products = len(operators) * steps * 10 + 3 * data.classes + 10
         return int(attempt * (10 + products * pass_))

@@ -37,8 +37,8 @@ for spectra_index, ((spectra_settings, spectra_ops), spectra_checkpoints) in enu
             mem_mb=analysis_memory,
             runtime=analysis_runtime(spectra_ops, spectra_settings),
         params:
-            checkpoint=lambda wc: checkpoint_file(at_checkpoint(wc)),
-            split=lambda wc: at_checkpoint(wc).split,
+            checkpoint=lambda wc: checkpoint_file(checkpoint_keys(wc)),
+            split=lambda wc: checkpoint_keys(wc).split,
             operators=" ".join(shlex.quote(op) for op in spectra_ops),
             root=config["data"]["root"],
             batch_size=config["analysis"]["batch_size"],

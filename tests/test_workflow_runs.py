@@ -108,11 +108,14 @@ def test_full_run_writes_every_figure_with_logs_and_benchmarks(finished):
     for name in FIGURES:
         assert (results / "figures" / f"{name}.pdf").stat().st_size > 10_000, name
         assert matplotlib.image.imread(results / "figures" / f"{name}.png").shape[2] in (3, 4)
-    rules = ("fetch_data", "subsample", "train", "select_lr", "extract", "spectra",
-             "mlr_spectrum", "verify_matrix", "verify_spectrum", "figure")
+    rules = ("fetch_data", "subsample", "train", "select_lr", "train_selected", "extract",
+             "spectra", "mlr_spectrum", "verify_matrix", "verify_spectrum", "figure", "claims",
+             "claims_report")
     for rule_name in rules:
         assert list((results / "logs" / rule_name).rglob("*.log")), rule_name
         assert list((results / "benchmarks" / rule_name).rglob("*.tsv")), rule_name
+    assert "| claim | section |" in (results / "claims.md").read_text()
+    assert "| quantity | feature |" in (results / "table1.md").read_text()
 
 
 def test_fig15_stores_follow_the_config(finished):
@@ -160,7 +163,7 @@ def test_complete_run_has_nothing_to_do(finished):
 
 
 def test_changed_figure_option_replans_only_that_figure(finished, tmp_path):
-    changed = changed_tiny(tmp_path, lambda c: c["figure_options"].update(fig5={"outliers": 3}))
+    changed = changed_tiny(tmp_path, lambda c: c["figure_options"].update(fig5={"columns": 2}))
     assert planned(finished, config=changed) == {"fig5": 1, "all": 1}
 
 
@@ -171,11 +174,13 @@ def test_changed_spectrum_parameter_replans_its_spectrum_and_figure(finished, tm
 
 
 def test_changed_analysis_settings_replan_their_spectra_and_figure(finished, tmp_path):
-    """The deflated settings feed only Figure 6: its 2 x 2 spectra and itself are replanned."""
+    """The deflated settings feed only Figure 6 (and the claims that read its stores): its 2 x 2
+    spectra, itself and the claims are replanned."""
     changed = changed_tiny(
         tmp_path, lambda c: c["analysis"]["spectra"]["deflated"].update(M=10))
     assert planned(finished, config=changed) == {
-        "spectra": len(CHECKPOINTS), "fig6": 1, "all": 1}
+        "spectra": len(CHECKPOINTS), "fig6": 1, "claims_network": 1, "claims_report": 1,
+        "all": 1}
 
 
 def test_analysis_operators_add_spectra_at_every_checkpoint(finished, tmp_path):
@@ -223,7 +228,8 @@ def test_report_holds_every_figure_with_caption_and_category(finished, tmp_path)
         assert any(n.endswith(f"/{name}.pdf") for n in names), name
         assert any(n.endswith(f"/{name}.png") for n in names), name
     for category in ("Figure 15", "Figure 5: G decomposition", "Figure 6: dynamics",
-                     "Layer-wise structure", "MLR (Theorem 8.1)"):
+                     "Layer-wise structure", "MLR (Theorem 8.1)", "Figure 3: Hessian",
+                     "Figure 16: tail of E", "Claims"):
         assert category in html, category
     assert "System Message" not in html and "Undefined substitution" not in html  # valid RST
     for caption in ("verification of the spectral density estimate", "attribution via knockouts",
@@ -232,7 +238,8 @@ def test_report_holds_every_figure_with_caption_and_category(finished, tmp_path)
 
 
 @pytest.mark.parametrize(("module", "replanned"), [
-    ("figures/fig5.py", {"fig5", "fig6", "layers"}),    # imported by fig6 and layers too
+    # imported by every network figure and layers too
+    ("figures/fig5.py", {"fig3", "fig4", "fig5", "fig6", "fig14", "fig16", "fig17", "layers"}),
     ("figures/plotting.py", set(FIGURES)),              # plotting code: figures only
 ])
 def test_edited_shared_module_replans_exactly_its_importers(finished, module, replanned):

@@ -4,11 +4,13 @@
 on running statistics, Appendix D.3) from `<run>/checkpoints/epoch_EEEE.pt`, loads the split
 (X (N, ...), y (N,)) of the subset store, adapted to the net's input size for convolutional
 nets, and records the store keys (dataset, net, n_per_class, epoch, split) and the weight decay
-eta of the training run (the weights section needs it).
+eta of the training run (the weights section needs it), and the eval-mode train / test loss and
+error that the training history recorded at the checkpoint's epoch (NaN at epoch 0).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from crossclass.training.checkpoint import load_checkpoint, trained_model
 from crossclass.training.inputs import splits_for
 
 SPLITS = ("train", "test")
+TRAINING_METRICS = ("train_loss", "train_error", "test_loss", "test_error")
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Network:
     """model (eval mode) and data (LabeledData of the split) on one device and dtype.
 
     keys: dataset, net, n_per_class, epoch, split. eta: the run's weight decay.
+    metrics: train_loss, train_error, test_loss, test_error of the checkpoint's epoch (eval mode).
     params: everything that chose the model and data (recorded in every store).
     """
 
@@ -41,6 +45,7 @@ class Network:
     eta: float
     keys: dict
     params: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
 
     @property
     def device(self) -> torch.device:
@@ -90,4 +95,12 @@ def load_network(checkpoint: str | os.PathLike, subset: str | os.PathLike,
               "batch_size": int(batch_size), "float64": bool(float64)}
     return Network(model=model, data=LabeledData(X, y, batch_size=int(batch_size)),
                    num_classes=int(meta["num_classes"]),
-                   eta=float(state["config"]["weight_decay"]), keys=keys, params=params)
+                   eta=float(state["config"]["weight_decay"]), keys=keys, params=params,
+                   metrics=epoch_metrics(state))
+
+
+def epoch_metrics(state: dict) -> dict:
+    """The eval-mode train/test loss and error of a checkpoint's epoch from its history."""
+    epoch, history = int(state["epoch"]), state["history"]
+    return {k: float(history[k][epoch - 1]) if epoch >= 1 and len(history.get(k, [])) >= epoch
+            else math.nan for k in TRAINING_METRICS}

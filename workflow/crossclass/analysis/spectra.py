@@ -47,6 +47,7 @@ def operator_spectra(net: Network, names: Sequence[str], *, estimator: dict,
         ds = ds.reset_coords("log_lambda" if estimate.log else "lambda")
         ds["num_params"] = ((), op.shape[0])
         params = {**net.params, **estimate.params, "operator": name, "p": op.shape[0],
+                  "num_classes": net.num_classes,
                   "means": None if means is None else str(means),
                   "layers": None if layers is None else str(layers)}
         yield name, ds.drop_attrs(), params

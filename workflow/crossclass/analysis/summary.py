@@ -3,7 +3,10 @@
 loss = Ave_i CE(f(x_i), y_i); error = fraction of argmax f(x_i) != y_i;
 grad_norm = ||grad_theta loss|| over all parameters; objective_grad_norm = ||grad loss + eta
 theta||, the gradient of the training objective loss + (eta/2)||theta||^2 (weight decay eta).
-Sums are accumulated in float64 (and added over the processes for a shard of the data).
+Sums are accumulated in float64 (and added over the processes for a shard of the data). The
+store also carries the training history's eval-mode train_loss, train_error, test_loss,
+test_error at the checkpoint's epoch (both splits, whatever split the store is of), so a figure
+can print them.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from crossclass.analysis.network import Network
 
 
 def summary_dataset(net: Network, *, progress: bool = False) -> xr.Dataset:
-    """Scalars loss, error, grad_norm, objective_grad_norm, num_params, num_examples."""
+    """Scalars loss, error, grad_norm, objective_grad_norm, num_params, num_examples and the
+    checkpoint's train/test metrics (`Network.metrics`)."""
     params = [p for p in net.model.parameters()]
     grads = [torch.zeros_like(p, dtype=torch.float64) for p in params]
     loss_sum = torch.zeros((), dtype=torch.float64, device=net.device)
@@ -43,5 +47,6 @@ def summary_dataset(net: Network, *, progress: bool = False) -> xr.Dataset:
         "objective_grad_norm": float(torch.linalg.norm(grad + net.eta * theta)),
         "num_params": theta.numel(),
         "num_examples": N,
+        **net.metrics,
     }
     return xr.Dataset({k: ((), v) for k, v in values.items()})

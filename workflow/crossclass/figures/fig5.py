@@ -1,11 +1,14 @@
 """Figure 5 (section 6.1): attribution by knockouts in the spectrum of G.
 
-One panel per spectrum store (`crossclass operator-spectrum`, all of one dataset, net, n,
-epoch and split), in the given order, e.g. G, G_class, G_cross, G_within, G-minus-class,
-G-minus-cross, G-minus-within, G-minus-same: the (log-)spectral density on a log y-axis, with
-the outliers marked: the deflated top eigenvalues when the store has them, else the largest
-`outliers` Ritz values (exact eigenvalues for method=exact).
-`density_panel` is shared with the other network figures.
+Inputs: spectrum stores (`crossclass operator-spectrum`, all of one dataset, net, n, epoch and
+split), one panel each in the given order (G, its parts, the subtraction knockouts G - B and
+the projection knockouts (I - QQ^T) G (I - QQ^T)), then optionally the checkpoint's summary
+store (its metrics go into the title). Each panel: the (log-)spectral density on a log y-axis
+and the true top eigenvalues of the operator (the deflated eigenvalues of subspace iteration,
+or exact eigenvalues for method=exact; never Ritz values, which repeat as ghosts): the top C
+(orange, the class outliers) and the next C(C-2) (green, the cross-class mini-bulk).
+`density_panel`, `mark_structure`, `to_axis` and `title_of` are shared with the other
+network figures.
 """
 
 from __future__ import annotations
@@ -15,40 +18,38 @@ import numpy as np
 import xarray as xr
 
 from crossclass.errors import UserError
-from crossclass.figures.plotting import mark_eigenvalues, save
-from crossclass.stores import read_store, store_params
+from crossclass.figures.plotting import mark_eigenvalues, metrics_line, save, split_stores
+from crossclass.stores import store_params
 
 DENSITY_COLOR = "tab:blue"
 OUTLIER_COLOR = "tab:orange"
+MINIBULK_COLOR = "tab:green"
 LABELS = {
     "G": r"$G$", "hess": "Hess", "E": r"$E$", "G_class": r"$G_{class}$",
     "G_cross": r"$G_{cross}$", "G_within": r"$G_{within}$", "G_same": r"$G_{c=c'}$",
     "G-minus-class": r"$G - G_{class}$", "G-minus-cross": r"$G - G_{cross}$",
     "G-minus-within": r"$G - G_{within}$", "G-minus-same": r"$G - G_{c=c'}$",
     "G-project-class": r"$G$ ⊥ $G_{class}$", "G-project-cross": r"$G$ ⊥ $G_{cross}$",
-    "G-project-same": r"$G$ ⊥ $G_{c=c'}$", "hess-minus-G": "Hess - G",
-    "hess-minus-E": "Hess - E",
+    "G-project-same": r"$G$ ⊥ $G_{c=c'}$", "hess-minus-G": "Hess - G (= E)",
+    "hess-minus-E": "Hess - E (= G)",
 }
-# What the spectral panels read: checked complete and finite (crossclass.stores.read_store).
-SPECTRUM = ("density", "ritz_values", "ritz_weights")
-SPECTRUM_OPTIONAL = ("lambda", "log_lambda", "top_eigenvalues", "exact_eigenvalues",
-                     "num_params")
-
-
-def read_spectrum(path: str) -> xr.Dataset:
-    """A spectrum store with everything a spectral panel draws checked (one-line errors)."""
-    return read_store(path, SPECTRUM, optional=SPECTRUM_OPTIONAL)
-
-
 def to_axis(ds: xr.Dataset, values: np.ndarray, eps: float) -> np.ndarray:
     """Eigenvalues on the store's x-axis: log(|lambda| + eps) for log spectra."""
     return np.log(np.abs(values) + eps) if "log_lambda" in ds else values
 
 
+def true_eigenvalues(ds: xr.Dataset) -> np.ndarray:
+    """The store's true top eigenvalues, descending: deflated, else exact, else none."""
+    if "top_eigenvalues" in ds:
+        return np.sort(ds["top_eigenvalues"].values)[::-1]
+    if "exact_eigenvalues" in ds:
+        return np.sort(ds["exact_eigenvalues"].values)[::-1]
+    return np.array([])
+
+
 def density_panel(ax: plt.Axes, ds: xr.Dataset, eps: float, *, color: str = DENSITY_COLOR,
-                  label: str | None = None, outliers: int = 0, lw: float = 1.2) -> None:
-    """The density of one spectrum (dims grid only) on a log y-axis; with outliers > 0 the
-    largest `outliers` eigenvalues (deflated top, else Ritz/exact) as dots along the top."""
+                  label: str | None = None, lw: float = 1.2) -> None:
+    """The density of one spectrum (dims grid only) on a log y-axis."""
     log = "log_lambda" in ds
     x = ds["log_lambda" if log else "lambda"].values
     density = ds["density"].values
@@ -57,14 +58,17 @@ def density_panel(ax: plt.Axes, ds: xr.Dataset, eps: float, *, color: str = DENS
     ax.set_ylim(max(density.max() * 1e-6, density[density > 0].min()), density.max() * 5)
     ax.set_xlabel(rf"$\log(|\lambda| + {eps:g})$" if log else r"eigenvalue $\lambda$")
     ax.set_ylabel("density")
-    if outliers:
-        if "top_eigenvalues" in ds:
-            top = ds["top_eigenvalues"].values
-        else:
-            source = ds["exact_eigenvalues"] if "exact_eigenvalues" in ds else ds["ritz_values"]
-            top = np.sort(np.unique(source.values.ravel()))[-outliers:]
-        mark_eigenvalues(ax, to_axis(ds, top, eps), 0.93, ms=4, color=OUTLIER_COLOR,
-                         label=f"top {top.size} eigenvalues")
+
+
+def mark_structure(ax: plt.Axes, ds: xr.Dataset, eps: float, C: int) -> None:
+    """Dots at the true top C eigenvalues (orange) and the next C(C-2) (green)."""
+    top = true_eigenvalues(ds)
+    groups = ((top[:C], OUTLIER_COLOR, 0.93, f"top {C} eigenvalues"),
+              (top[C:C * (C - 1)], MINIBULK_COLOR, 0.86, f"next {C * (C - 2)} (mini-bulk)"))
+    for values, color, height, label in groups:
+        if values.size:
+            mark_eigenvalues(ax, to_axis(ds, values, eps), height, ms=3.5, color=color,
+                             label=label)
 
 
 def title_of(ds: xr.Dataset) -> str:
@@ -75,24 +79,33 @@ def title_of(ds: xr.Dataset) -> str:
             f"per class, epoch {k.get('epoch', '?')}, {k.get('split', '?')} data")
 
 
-def draw(inputs: list[str], output: str, *, outliers: int = 10, columns: int = 4) -> None:
-    """inputs: spectrum stores, one panel each; outliers: how many top eigenvalues to mark."""
-    if not inputs:
+def num_classes(ds: xr.Dataset) -> int:
+    """C of the network a spectrum store was computed on (recorded in its params)."""
+    params = store_params(ds)
+    if "num_classes" not in params:
+        raise UserError("the spectrum store records no num_classes; recompute it")
+    return int(params["num_classes"])
+
+
+def draw(inputs: list[str], output: str, *, columns: int = 4) -> None:
+    """inputs: spectrum stores, one panel each, then optionally the summary store."""
+    sets, summaries = split_stores(inputs)
+    if not sets:
         raise UserError("fig5 needs at least one spectrum store")
-    sets = [read_spectrum(p) for p in inputs]
-    for path, ds in zip(inputs, sets, strict=True):
-        if "density" not in ds or "operator" not in ds.coords:
-            raise UserError(f"{path} is not an operator spectrum store")
+    if any("operator" not in ds.coords for ds in sets):
+        raise UserError("fig5 reads operator spectrum stores (crossclass operator-spectrum)")
     cols = min(int(columns), len(sets))
     rows = -(-len(sets) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
     for ax, ds in zip(axes.ravel(), sets, strict=False):
         eps = store_params(ds).get("eps", 0.0)
-        density_panel(ax, ds, eps, outliers=int(outliers), label="spectral density")
+        density_panel(ax, ds, eps, label="spectral density")
+        mark_structure(ax, ds, eps, num_classes(ds))
         name = ds["operator"].item()
         ax.set_title(LABELS.get(name, name))
         ax.legend(loc="upper left", fontsize="x-small")
     for ax in axes.ravel()[len(sets):]:
         ax.set_visible(False)
-    fig.suptitle(f"Figure 5: knockouts in the spectrum of G — {title_of(sets[0])}")
+    subtitle = f"\n{metrics_line(summaries[0])}" if summaries else ""
+    fig.suptitle(f"Figure 5: knockouts in the spectrum of G — {title_of(sets[0])}{subtitle}")
     save(fig, output)

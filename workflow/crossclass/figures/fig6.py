@@ -16,14 +16,8 @@ import numpy as np
 
 from crossclass.analysis import mean_eigenvalue
 from crossclass.errors import UserError
-from crossclass.figures.fig5 import (
-    OUTLIER_COLOR,
-    SPECTRUM,
-    SPECTRUM_OPTIONAL,
-    density_panel,
-    to_axis,
-)
-from crossclass.figures.plotting import mark_eigenvalues, save
+from crossclass.figures.fig5 import OUTLIER_COLOR, density_panel, to_axis
+from crossclass.figures.plotting import SPECTRUM, SPECTRUM_OPTIONAL, mark_eigenvalues, save
 from crossclass.stores import open_stores, read_store, store_params
 
 CLASS_COLOR, CROSS_COLOR, SAME_COLOR, WITHIN_COLOR = "gold", "tab:green", "teal", "tab:red"

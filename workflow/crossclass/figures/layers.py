@@ -15,8 +15,8 @@ import numpy as np
 
 from crossclass.analysis import layer_names, parse_operator, read_layer
 from crossclass.errors import UserError
-from crossclass.figures.fig5 import density_panel, read_spectrum, title_of
-from crossclass.figures.plotting import save
+from crossclass.figures.fig5 import density_panel, title_of
+from crossclass.figures.plotting import read_spectrum, save
 from crossclass.stores import read_store, store_params
 
 COLORS = {"G": "tab:blue", "KFAC": "tab:orange", "CFAC": "gold"}

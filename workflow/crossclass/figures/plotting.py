@@ -1,4 +1,5 @@
-"""Plotting helpers shared by the figure modules: saving and the spectrum panel."""
+"""Plotting helpers shared by the figure modules: saving, the histogram panel, eigenvalue
+markers and the checkpoint metrics line of a subtitle."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from crossclass.stores import read_store  # noqa: E402
 
 EXACT_COLOR = "tab:blue"
 ESTIMATE_COLOR = "tab:red"
@@ -64,3 +67,38 @@ def mark_eigenvalues(ax: plt.Axes, x: np.ndarray, height: float, **style) -> Non
     ylim = ax.get_ylim()
     ax.plot(x, np.full(np.size(x), height), "o", transform=ax.get_xaxis_transform(), **style)
     ax.set_ylim(ylim)
+
+
+def metrics_line(summary) -> str:
+    """'train error e%, loss l; test error e%, loss l; ||grad|| g' of a summary store
+    (eval mode, the checkpoint's epoch); grad norm on the store's split."""
+    def value(name, percent=False):
+        v = float(summary[name]) if name in summary else float("nan")
+        return f"{100 * v:.1f}%" if percent else f"{v:.3g}"
+    return (f"train error {value('train_error', True)}, loss {value('train_loss')}; "
+            f"test error {value('test_error', True)}, loss {value('test_loss')}; "
+            f"||grad|| ({summary['split'].item()}) {value('grad_norm')}")
+
+
+# What the spectral panels read: checked complete and finite (crossclass.stores.read_store).
+SPECTRUM = ("density", "ritz_values", "ritz_weights")
+SPECTRUM_OPTIONAL = ("lambda", "log_lambda", "top_eigenvalues", "exact_eigenvalues",
+                     "num_params", "density_positive", "density_negative")
+
+
+def read_spectrum(path: str):
+    """A spectrum store with everything a spectral panel draws checked (one-line errors)."""
+    return read_store(path, SPECTRUM, optional=SPECTRUM_OPTIONAL)
+
+
+def split_stores(inputs: list[str]) -> tuple[list, list]:
+    """(spectrum stores, summary stores) of `inputs`: two lists of Datasets, in order, the
+    spectra checked like read_spectrum."""
+    spectra, summaries = [], []
+    for path in inputs:
+        ds = read_store(path)
+        if "density" in ds:
+            spectra.append(read_spectrum(path))
+        else:
+            summaries.append(ds)
+    return spectra, summaries

@@ -118,12 +118,17 @@ def lanczos_approx_spec(
 
 def log_spectrum(
     ritz: RitzPairs, bounds: SpectralBounds, *, eps: float, K: int = 1024, sigma: float,
-    tau: float = 0.05,
+    tau: float = 0.05, sign: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Density of u = log(|lambda| + eps) (corrected C.7): bumps at log(|theta_m| + eps)
-    with the plain weights y_m[1]^2; integrates to 1 in u."""
+    with the plain weights y_m[1]^2; integrates to 1 in u. sign=+1 (-1) keeps only the
+    bumps of positive (negative) Ritz values: the two signed parts, each integrating to its
+    share of the spectral mass, sum to the sign=0 density."""
     if eps <= 0:
         raise UserError(f"the log-spectrum needs eps > 0, got {eps}")
+    if sign not in (-1, 0, 1):
+        raise UserError(f"sign must be -1, 0 or 1, got {sign}")
     lo, hi = bounds.log_interval(tau, eps)
-    return gaussian_mixture(torch.log(ritz.theta.abs() + eps), ritz.weights, lo, hi, K=K,
+    weights = ritz.weights if not sign else ritz.weights * (ritz.theta * sign > 0)
+    return gaussian_mixture(torch.log(ritz.theta.abs() + eps), weights, lo, hi, K=K,
                             sigma=sigma)

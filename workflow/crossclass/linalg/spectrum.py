@@ -47,7 +47,10 @@ class SpectrumEstimate:
     grid. ritz_values, ritz_weights (n_vec, M): nodes (in lambda) and weights y[1]^2; for
     method="exact", (1, p) with weights 1/p. lambda_min, lambda_max: the normalisation's
     bounds (widened to every Ritz value). top_eigenvalues (deflate,): the deflated
-    eigenvalues. exact_eigenvalues (p,): when method="exact". params: every parameter.
+    eigenvalues. exact_eigenvalues (p,): when method="exact". density_positive,
+    density_negative (K,): when log, the parts of `density` from positive and from negative
+    eigenvalues (log|lambda| folds +-lambda together; these keep the sign). params: every
+    parameter.
     """
 
     grid: torch.Tensor
@@ -59,12 +62,15 @@ class SpectrumEstimate:
     log: bool
     top_eigenvalues: torch.Tensor | None = None
     exact_eigenvalues: torch.Tensor | None = None
+    density_positive: torch.Tensor | None = None
+    density_negative: torch.Tensor | None = None
     params: dict = field(default_factory=dict)
 
     def to_dataset(self) -> xr.Dataset:
         """density on dim "grid" (coordinate "lambda" or "log_lambda"), ritz_values and
         ritz_weights on ("start_vector", "ritz"), top_eigenvalues on "top", exact_eigenvalues
-        on "eigen"; params, lambda_min and lambda_max in attrs."""
+        on "eigen", density_positive and density_negative on "grid" (log only); params,
+        lambda_min and lambda_max in attrs."""
         import xarray as xr  # only here: linalg itself needs torch and numpy alone
         coord = "log_lambda" if self.log else "lambda"
         data = {
@@ -76,6 +82,9 @@ class SpectrumEstimate:
             data["top_eigenvalues"] = ("top", _np(self.top_eigenvalues))
         if self.exact_eigenvalues is not None:
             data["exact_eigenvalues"] = ("eigen", _np(self.exact_eigenvalues))
+        for name in ("density_positive", "density_negative"):
+            if getattr(self, name) is not None:
+                data[name] = ("grid", _np(getattr(self, name)))
         attrs = dict(self.params, lambda_min=self.lambda_min, lambda_max=self.lambda_max)
         return xr.Dataset(data, coords={coord: ("grid", _np(self.grid))}, attrs=attrs)
 
@@ -126,8 +135,11 @@ def estimate_spectrum(op: LinearOperator, *, progress: bool = True,
     else:
         ritz, spectral_bounds = _lanczos(op, M, n_vec, M0, bounds, generator, progress)
     sigma = lanczos_sigma(M, kappa)
+    signed = [None, None]
     if log:
         grid, density = log_spectrum(ritz, spectral_bounds, eps=eps, K=K, sigma=sigma, tau=tau)
+        signed = [log_spectrum(ritz, spectral_bounds, eps=eps, K=K, sigma=sigma, tau=tau,
+                               sign=s)[1] for s in (1, -1)]
     else:
         grid, density = lanczos_approx_spec(ritz, spectral_bounds, K=K, sigma=sigma, tau=tau)
     params = dict(method=method, M=M, n_vec=n_vec, K=K, kappa=kappa, M0=M0, tau=tau, log=log,
@@ -139,7 +151,8 @@ def estimate_spectrum(op: LinearOperator, *, progress: bool = True,
         ritz_weights=ritz.weights.cpu(), lambda_min=spectral_bounds.lambda_min,
         lambda_max=spectral_bounds.lambda_max, log=log,
         top_eigenvalues=None if top is None else top.detach().to("cpu", torch.float64),
-        exact_eigenvalues=None if exact is None else exact.cpu(), params=params)
+        exact_eigenvalues=None if exact is None else exact.cpu(), density_positive=signed[0],
+        density_negative=signed[1], params=params)
 
 
 def _lanczos(op: LinearOperator, M: int, n_vec: int, M0: int, bounds: str,

@@ -20,7 +20,8 @@ class TrainConfig:
     keep: epochs (0 = initialisation) whose checkpoints are kept; the final epoch always is,
         unless metrics_only: then no checkpoint outlives the run (a sweep run: training is
         deterministic, so the selected rate is retrained to get its checkpoints).
-    eval_every: test metrics every this many epochs (and always at the last epoch).
+    eval_every: train and test metrics (eval mode) every this many epochs (and always at the
+        last epoch).
     resume_interval: seconds between rolling resume checkpoints (last.pt); 0 writes one every
         epoch. A resumed run is bitwise identical whichever epoch it resumes from, so this only
         trades the work lost at a kill against checkpoint I/O (which dominates tiny epochs).

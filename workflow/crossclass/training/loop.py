@@ -5,14 +5,16 @@ the final state at the end), metrics.zarr (dims: epoch = 1..E; lr, train_loss, t
 test_loss, test_error). With a separate resume folder the checkpoints are written there and
 linked into `out` only when the run completes, so deleting an incomplete `out` (as Snakemake
 does before a rerun) never loses the resume state.
-train_* are running averages over the epoch's mini-batches (train mode, before each step);
-test_* are full passes in eval mode (NaN on epochs skipped by eval_every).
+Every metric is measured in eval mode (BatchNorm on running statistics), the mode every operator
+of the analysis uses: train_* and test_* are full passes over the train and test splits after
+the epoch's last step (NaN on epochs skipped by eval_every; the last epoch is always measured).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import shutil
 import time
@@ -71,26 +73,16 @@ def batches(perm: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
 
 def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
                 y: torch.Tensor, batch_size: int, generator: torch.Generator
-                ) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """One pass of mini-batch SGD over (x (N, ...), y (N,)) in an order drawn from `generator`
-    (a CPU generator). Returns (sum of batch losses * batch sizes, number of errors, examples
-    seen) as device tensors, so the loop never synchronises with the device."""
+                ) -> None:
+    """One pass of mini-batch SGD (train mode) over (x (N, ...), y (N,)) in an order drawn
+    from `generator` (a CPU generator); never synchronises with the device."""
     model.train()
     perm = torch.randperm(x.shape[0], generator=generator).to(x.device)
-    loss_sum = torch.zeros((), device=x.device)
-    errors = torch.zeros((), dtype=torch.long, device=x.device)
-    seen = 0
     for idx in batches(perm, batch_size):
-        xb, yb = x[idx], y[idx]
-        logits = model(xb)
-        loss = F.cross_entropy(logits, yb)
+        loss = F.cross_entropy(model(x[idx]), y[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        loss_sum += loss.detach() * len(idx)
-        errors += (logits.detach().argmax(1) != yb).sum()
-        seen += len(idx)
-    return loss_sum, errors, seen
 
 
 @torch.no_grad()
@@ -238,17 +230,14 @@ def fit(build: Callable[[], nn.Module], splits: Any, config: TrainConfig,
                    desc=str(meta.get("net", "train")))
         for epoch in range(start + 1, config.epochs + 1):
             history["lr"].append(optimizer.param_groups[0]["lr"])
-            loss_sum, errors, seen = train_epoch(model, optimizer, xtr, ytr, config.batch_size,
-                                                 generator)
+            train_epoch(model, optimizer, xtr, ytr, config.batch_size, generator)
             scheduler.step()
-            history["train_loss"].append(loss_sum.item() / seen)
-            history["train_error"].append(errors.item() / seen)
-            if epoch % config.eval_every == 0 or epoch == config.epochs:
-                test_loss, test_error = evaluate(model, xte, yte)
-            else:
-                test_loss = test_error = float("nan")
-            history["test_loss"].append(test_loss)
-            history["test_error"].append(test_error)
+            measured = epoch % config.eval_every == 0 or epoch == config.epochs
+            for split, (xs, ys) in (("train", (xtr, ytr)), ("test", (xte, yte))):
+                loss, error = evaluate(model, xs, ys) if measured else (math.nan, math.nan)
+                history[f"{split}_loss"].append(loss)
+                history[f"{split}_error"].append(error)
+            test_error = history["test_error"][-1]
             state = snapshot(epoch)
             if epoch in kept:
                 save_checkpoint(state, kept[epoch])
@@ -261,6 +250,7 @@ def fit(build: Callable[[], nn.Module], splits: Any, config: TrainConfig,
                             error=f"{history['train_error'][-1]:.3f}",
                             test_error=f"{test_error:.3f}")
         bar.close()
+        model.train()
 
     ds = xr.Dataset({k: ("epoch", np.asarray(v, dtype=np.float64)) for k, v in history.items()},
                     coords={"epoch": np.arange(1, config.epochs + 1)})

@@ -1,0 +1,157 @@
+"""Claim metrics, the Table-1 rule and the reports on constructed operators whose answer is
+known: a planted C outliers + C(C-2) mini-bulk + bulk, knockouts that remove each feature and
+knockouts that do not."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from crossclass.claims import FAILS, HOLDS, judge
+from crossclass.claims.features import (
+    THRESHOLDS,
+    asymmetry,
+    eliminates,
+    gap,
+    measure,
+    power_law_fit,
+    signed_densities,
+)
+from crossclass.claims.network import evaluate
+from crossclass.claims.report import read_rows, table1, write_reports, write_rows
+from crossclass.linalg import estimate_spectrum
+from crossclass.linalg.algebra import DenseOperator
+from crossclass.stores import write_store
+
+C, P = 4, 300
+
+
+def planted(seed=0):
+    """Parts of a p x p PSD matrix: C outliers (~100), C(C-2) mini-bulk (~3), a bulk in
+    [0, ~0.2] of rank 150, in mutually orthogonal subspaces."""
+    g = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(g.standard_normal((P, P)))
+    outliers = Q[:, :C] * np.linspace(80, 120, C) @ Q[:, :C].T
+    k = C * (C - 2)
+    mini = Q[:, C:C + k] * np.linspace(2, 4, k) @ Q[:, C:C + k].T
+    Z = Q[:, C + k:C + k + 150]
+    bulk = Z * g.uniform(0.02, 0.2, 150) @ Z.T
+    return outliers, mini, bulk
+
+
+def store(matrix, operator="A", log=False):
+    est = estimate_spectrum(DenseOperator(torch.as_tensor(matrix)), M=60, n_vec=2, K=128,
+                            deflate=C * C + 1, deflate_iters=60, log=log, eps=1e-8,
+                            progress=False)
+    ds = est.to_dataset()
+    ds = ds.reset_coords("log_lambda" if log else "lambda")
+    ds["num_params"] = ((), P)
+    return ds.assign_coords(operator=operator)
+
+
+@pytest.fixture(scope="module")
+def parts():
+    return planted()
+
+
+def test_gap():
+    assert gap(np.array([4.0, 2.0, 1.0]), 1) == 2.0
+    assert gap(np.array([4.0, -1.0]), 1) == math.inf
+    assert gap(np.array([4.0, 2.0]), 2) == 0.0      # beyond the eigenvalues given
+
+
+def test_features_of_planted(parts):
+    o, m, b = parts
+    full = measure(store(o + m + b), C)
+    assert full["outliers"] > 10 and full["mini-bulk"] > 5 and full["bulk"] > 0
+    t = THRESHOLDS
+    no_outliers = measure(store(m + b), C)
+    no_mini = measure(store(o + b), C)
+    no_bulk = measure(store(o + m), C)
+    assert eliminates(full, no_outliers, "outliers", t)
+    assert not eliminates(full, no_outliers, "mini-bulk", t)      # mini-bulk now on top
+    assert not eliminates(full, no_outliers, "bulk", t)
+    assert eliminates(full, no_mini, "mini-bulk", t)
+    assert not eliminates(full, no_mini, "outliers", t)
+    assert eliminates(full, no_bulk, "bulk", t)
+    assert not eliminates(full, no_bulk, "outliers", t)
+    # a knockout of a tenth of the bulk eliminates nothing
+    same = measure(store(o + m + 0.9 * b), C)
+    assert not any(eliminates(full, same, f, t) for f in ("outliers", "mini-bulk", "bulk"))
+
+
+def test_unplanted_features_fail(parts):
+    _, _, b = parts
+    flat = measure(store(b), C)
+    assert flat["outliers"] < THRESHOLDS["outlier_gap"]
+    assert flat["mini-bulk"] < THRESHOLDS["minibulk_gap"]
+
+
+def test_power_law_and_symmetry():
+    x = np.geomspace(1e-3, 1, 50)
+    a, b, r2 = power_law_fit(x, 2e-4 * x**-2.5, 1e-3, 1)
+    assert a == pytest.approx(2e-4) and b == pytest.approx(2.5) and r2 == pytest.approx(1)
+    g = np.random.default_rng(1)
+    W = g.standard_normal((P, P))
+    sym = store((W + W.T) / np.sqrt(8 * P), log=True)
+    assert asymmetry(sym) < 0.1
+    assert asymmetry(store(W @ W.T / P)) == pytest.approx(1)
+    x, pos, neg = signed_densities(sym, 1e-8)
+    assert pos.sum() > 0 and neg.sum() > 0
+
+
+def keyed(ds, path, split="train", **extra):
+    keys = dict(dataset="toy", net="planted", n_per_class=10, epoch=1, split=split, **extra)
+    write_store(ds.drop_vars("operator", errors="ignore"), path, keys=keys,
+                params={"num_classes": C, "eps": 1e-8})
+    return str(path)
+
+
+def test_network_claims_and_table1(parts, tmp_path):
+    o, m, b = parts
+    ops = {"G": o + m + b, "G-minus-class": m + b, "G-minus-cross": o + b,
+           "G-minus-within": o + m, "G-minus-same": o + m + b}
+    paths = [keyed(store(A), tmp_path / f"{name}.zarr", operator=name)
+             for name, A in ops.items()]
+    verdicts, eliminations = evaluate(paths)
+    by_claim = {v.claim: v.verdict for v in verdicts}
+    assert by_claim["G has C outliers"] == HOLDS
+    assert by_claim["G has C(C-2) mini-bulk"] == HOLDS
+    assert by_claim["C outliers of G <- G_class (knockout G-minus-class)"] == HOLDS
+    assert by_claim["C(C-2) mini-bulk of G <- G_cross (knockout G-minus-cross)"] == HOLDS
+    assert by_claim["bulk of G <- G_within (knockout G-minus-within)"] == HOLDS
+    cells = table1(eliminations)
+    assert cells[("G", "outliers")] == "G_class"
+    assert cells[("G", "mini-bulk")] == "G_cross"
+    assert cells[("G", "bulk")] == "G_within"
+
+    # a run without the structure: the verdicts say it fails, with the numbers
+    flat = [keyed(store(b), tmp_path / "flatG.zarr", split="test", operator="G"),
+            keyed(store(b), tmp_path / "flatK.zarr", split="test", operator="G-minus-class")]
+    verdicts, eliminations = evaluate(flat)
+    failing = [v for v in verdicts if v.verdict == FAILS]
+    assert {v.claim for v in failing} >= {"G has C outliers",
+                                          "C outliers of G <- G_class (knockout G-minus-class)"}
+    assert all(v.value is not None for v in failing)
+    assert table1(eliminations)[("G", "outliers")] == "none"
+
+
+def test_reports(tmp_path):
+    v = [judge("x holds", "1", "toy", "m", 2.0, ">=", 1.0),
+         judge("y fails", "2", "toy", "m", 0.5, ">=", 1.0),
+         judge("z", "3", "toy", "m", None, ">=", 1.0)]
+    files = [write_rows("a", v[:2], [], tmp_path / "a.json"),
+             write_rows("b", v[2:], [], tmp_path / "b.json")]
+    assert json.loads(files[0].read_text())["module"] == "a"
+    assert len(read_rows(files)[0]) == 3
+    write_reports(files, tmp_path / "claims.md", tmp_path / "table1.md")
+    text = (tmp_path / "claims.md").read_text()
+    assert "1 hold, 1 fail, 1 not measured" in text and "**fails**" in text
+
+
+def test_unknown_threshold():
+    from crossclass.errors import UserError
+    with pytest.raises(UserError, match="no threshold"):
+        evaluate([], bogus=1.0)
+
