@@ -14,12 +14,12 @@ from crossclass.layerwise.capture import Capture, LayerCapture, capture
 from crossclass.layerwise.deltas import ErrorStats, error_stats
 from crossclass.layerwise.features import FeatureStats, feature_stats
 from crossclass.layerwise.khatri_rao import KhatriRaoQuality, khatri_rao_quality
-from crossclass.layerwise.kronecker import cfac, kfac, kfac_spectrum, layer_g
+from crossclass.layerwise.kronecker import cfac, kfac, kfac_spectrum, layer_g, relative_errors
 from crossclass.layerwise.weights import WeightStats, weight_stats
 
 __all__ = [
     "Capture", "ErrorStats", "FeatureStats", "KhatriRaoQuality", "LayerAnalysis",
     "LayerCapture", "WeightStats", "analyse", "capture", "cfac", "error_stats",
     "feature_stats", "kfac", "kfac_spectrum", "khatri_rao_quality", "layer_dataset",
-    "layer_g", "weight_stats",
+    "layer_g", "relative_errors", "weight_stats",
 ]

@@ -3,8 +3,9 @@
 For layer l (input features h^{l-1}, errors delta^l) one LayerAnalysis holds the feature and
 error moments, the weight decomposition (when the weight decay eta is known), the Khatri-Rao
 quality of the gradient means, the neural-collapse metrics of h^{l-1} (self-duality for the
-layer producing the logits) and the exact KFAC^l spectrum. G^l, KFAC^l and CFAC^l as
-operators come from `crossclass.layerwise.kronecker`.
+layer producing the logits), the exact KFAC^l spectrum and the relative Frobenius errors
+||G^l - KFAC^l|| / ||G^l|| and ||G^l - CFAC^l|| / ||G^l|| (`kronecker.relative_errors`).
+G^l, KFAC^l and CFAC^l as operators come from `crossclass.layerwise.kronecker`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from crossclass.layerwise.capture import Capture
 from crossclass.layerwise.deltas import ErrorStats, error_stats
 from crossclass.layerwise.features import FeatureStats, feature_stats
 from crossclass.layerwise.khatri_rao import KhatriRaoQuality, khatri_rao_quality
-from crossclass.layerwise.kronecker import kfac_spectrum
+from crossclass.layerwise.kronecker import cfac, kfac, kfac_spectrum, layer_g, relative_errors
 from crossclass.layerwise.weights import WeightStats, weight_stats
 
 
@@ -35,17 +36,23 @@ class LayerAnalysis:
     khatri_rao: KhatriRaoQuality
     collapse: CollapseMetrics
     kfac_eigenvalues: torch.Tensor
+    kfac_rel_err: float
+    cfac_rel_err: float
 
 
-def analyse(capture: Capture, *, eta: float | None = None,
+def analyse(capture: Capture, *, eta: float | None = None, probes: int = 32, seed: int = 0,
             progress: bool = True) -> dict[str, LayerAnalysis]:
-    """Analyse every layer of `capture`; eta: the training weight decay (None skips weights)."""
+    """Analyse every layer of `capture`; eta: the training weight decay (None skips weights);
+    probes, seed: of the KFAC / CFAC relative errors (exact when d_in d_out <= probes)."""
     predictions = capture.logits.argmax(dim=-1)
     out = {}
     for name, cap in tqdm(capture.layers.items(), desc="layers", disable=not progress):
         fs = feature_stats(cap.h)
         es = error_stats(cap.delta, cap.p)
         classifier = cap.weight if name == capture.logits_layer else None
+        errors = relative_errors(layer_g(cap), {"KFAC": kfac(fs.H, es.Delta),
+                                                "CFAC": cfac(fs.H_c, es.Delta_c)},
+                                 probes=probes, seed=seed)
         out[name] = LayerAnalysis(
             name=name,
             features=fs,
@@ -54,6 +61,8 @@ def analyse(capture: Capture, *, eta: float | None = None,
             khatri_rao=khatri_rao_quality(cap),
             collapse=collapse_metrics(cap.h, classifier=classifier, predictions=predictions),
             kfac_eigenvalues=kfac_spectrum(fs.H, es.Delta),
+            kfac_rel_err=errors["KFAC"],
+            cfac_rel_err=errors["CFAC"],
         )
     return out
 
@@ -78,6 +87,8 @@ def layer_dataset(a: LayerAnalysis) -> xr.Dataset:
     for field in ("nc1", "equinorm", "equiangular_std", "equiangular_shift", "self_duality",
                   "ncc_agreement"):
         data[f"nc_{field}"] = ((), getattr(nc, field))
+    data["kfac_rel_err"] = ((), torch.tensor(a.kfac_rel_err))
+    data["cfac_rel_err"] = ((), torch.tensor(a.cfac_rel_err))
     w = a.weights
     if w is not None:
         WE = ("error", "feature")
