@@ -23,30 +23,41 @@ def check_figures(config, figures):
             continue
         if name not in data:
             stop(f"figures lists {name} but figure_data.{name} is missing")
-        view, where = figure_view(name), f"figure_data.{name}"
-        exp = experiment(view["dataset"], view["net"], where=where)
-        for key, allowed in (("n_per_class", exp["n_per_class"]), ("epoch", exp["epochs"]),
-                             ("epochs", exp["epochs"])):
-            chosen = view.get(key, [])
-            missing = [v for v in (chosen if isinstance(chosen, list) else [chosen])
-                       if v not in allowed]
-            if missing:
-                stop(f"{where}.{key} {missing} not in the experiment's {allowed}")
-        if view["spectra"] not in spectra:
-            stop(f"{where}.spectra: no settings {view['spectra']!r} in analysis.spectra "
-                 f"({', '.join(sorted(spectra))})")
+        for view in figure_views(name):
+            where = f"figure_data.{name}"
+            exp = experiment(view["dataset"], view["net"], where=where)
+            for key, allowed in (("n_per_class", exp["n_per_class"]), ("epoch", exp["epochs"]),
+                                 ("epochs", exp["epochs"])):
+                chosen = view.get(key, [])
+                missing = [v for v in (chosen if isinstance(chosen, list) else [chosen])
+                           if v not in allowed]
+                if missing:
+                    stop(f"{where}.{key} {missing} not in the experiment's {allowed}")
+            if "spectra" in view and view["spectra"] not in spectra:
+                stop(f"{where}.spectra: no settings {view['spectra']!r} in analysis.spectra "
+                     f"({', '.join(sorted(spectra))})")
         if name == "fig6" and spectra[view["spectra"]].get("deflate") != "C":
             stop(f"{where}.spectra: analysis.spectra.{view['spectra']} must set deflate: C")
 
 
-def figure_view(name):
-    """figure_data[name] with the experiment's sizes and epochs where the figure leaves them."""
+def figure_view(name, dataset=None):
+    """figure_data[name] with the experiment's sizes and epochs where the figure leaves them;
+    with `dataset`, the view of that entry of its `datasets`."""
     view = dict(config["figure_data"][name])
+    if dataset is not None:
+        del view["datasets"]
+        view["dataset"] = dataset
     if "dataset" in view:
         exp = experiment(view["dataset"], view["net"])
         view.setdefault("n_per_class", exp["n_per_class"])
         view.setdefault("epochs", exp["epochs"])
     return view
+
+
+def figure_views(name):
+    """One figure_view per dataset: figure_data[name] has `dataset` or a list `datasets`."""
+    datasets = config["figure_data"][name].get("datasets")
+    return [figure_view(name)] if datasets is None else [figure_view(name, d) for d in datasets]
 
 
 def fig15_inputs(wildcards):
@@ -86,3 +97,27 @@ def layers_inputs(wildcards):
 def mlr_inputs(wildcards):
     """One MLR store per n_per_class of figure_data.mlr."""
     return [MLR.format(n=n) for n in config["figure_data"]["mlr"]["n_per_class"]]
+
+
+def layer_grid_inputs(name):
+    """Input function of a layer-wise grid figure: one layers store per dataset (row)."""
+    def inputs(wildcards):
+        return [LAYERS.format(dataset=v["dataset"], net=v["net"], n=v["n_per_class"],
+                              epoch=v["epoch"], split=v["split"]) for v in figure_views(name)]
+    return inputs
+
+
+def layer_spectra_inputs(name):
+    """Input function of figs 11 / 12: the layers stores of figure_data[name] (one per dataset),
+    then the spectra of layer:<layer>:G, :KFAC, :CFAC of every dataset and listed layer."""
+    def inputs(wildcards):
+        views = figure_views(name)
+        stores = layer_grid_inputs(name)(wildcards)
+        spectra = [SPECTRUM.format(dataset=v["dataset"], net=v["net"], n=v["n_per_class"],
+                                   epoch=v["epoch"], split=v["split"], settings=v["spectra"],
+                                   operator=f"layer:{layer}:{op}")
+                   for v in views for layer in v.get("layers", [v.get("layer")])
+                   for op in ("G", "KFAC", "CFAC")]
+        return stores + spectra
+    return inputs
+

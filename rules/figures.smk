@@ -16,6 +16,14 @@ FIGURES = {
     "fig6": ("Figure 6: dynamics", fig6_inputs),
     "layers": ("Layer-wise structure", layers_inputs),
     "mlr": ("MLR (Theorem 8.1)", mlr_inputs),
+    "fig7": ("Figure 7: features vs H_class", layer_grid_inputs("fig7")),
+    "fig8": ("Figure 8: feature scree", layer_grid_inputs("fig8")),
+    "fig9a": ("Figure 9: errors vs Delta_class", layer_grid_inputs("fig9a")),
+    "fig9b": ("Figure 9: errors vs Delta_cross", layer_grid_inputs("fig9b")),
+    "fig10": ("Figure 10: error scree", layer_grid_inputs("fig10")),
+    "fig11": ("Figure 11: G^l, KFAC, CFAC", layer_spectra_inputs("fig11")),
+    "fig12": ("Figure 12: G^l, KFAC, CFAC per layer", layer_spectra_inputs("fig12")),
+    "fig13": ("Figure 13: weights vs W_class", layer_grid_inputs("fig13")),
 }
 
 check_figures(config, FIGURES)
