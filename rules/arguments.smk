@@ -80,3 +80,12 @@ def mlr_args():
     return (f"--D {m['D']} --C {m['C']} --t {m['t']} --seed {m['seed']}{alpha} "
             f"--weight-decay {m['weight_decay']} --max-iter {m['max_iter']}")
 
+
+def mlr_study_args():
+    """`crossclass mlr-study` flags of figure_data.mlr (convergence and SNR sweep)."""
+    m = config["figure_data"]["mlr"]
+    return (f"--D {m['D']} --C {m['C']} --t {m['t']} --alpha {m['convergence_alpha']} "
+            f"--n-values {' '.join(map(str, m['convergence_n']))} --repeats {m['repeats']} "
+            f"--t-values {' '.join(map(str, m['t_sweep']))} --sweep-n {m['sweep_n']} "
+            f"--seed {m['seed']} --weight-decay {m['weight_decay']} --max-iter {m['max_iter']}")
+

@@ -95,8 +95,8 @@ def layers_inputs(wildcards):
 
 
 def mlr_inputs(wildcards):
-    """One MLR store per n_per_class of figure_data.mlr."""
-    return [MLR.format(n=n) for n in config["figure_data"]["mlr"]["n_per_class"]]
+    """The MLR study store, then one MLR store per n_per_class of figure_data.mlr."""
+    return [MLR_STUDY] + [MLR.format(n=n) for n in config["figure_data"]["mlr"]["n_per_class"]]
 
 
 def layer_grid_inputs(name):

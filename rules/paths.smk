@@ -39,6 +39,7 @@ SUMMARY = f"{RESULTS}/extract/{CHECKPOINT_KEY}/summary.zarr"
 SPECTRUM_KEY = f"{CHECKPOINT_KEY}/{{settings}}/{{operator}}"
 SPECTRUM = f"{RESULTS}/spectra/{SPECTRUM_KEY}.zarr"
 MLR = f"{RESULTS}/mlr/n{{n}}.zarr"
+MLR_STUDY = f"{RESULTS}/mlr/study.zarr"
 
 
 def selected_run(wildcards):

@@ -52,3 +52,21 @@ rule mlr_spectrum:
     shell:
         "crossclass mlr-spectrum {params.mlr} --n-per-class {wildcards.n} --out {output} "
         "> {log} 2>&1"
+
+
+rule mlr_study:
+    """Theorem 8.1 at its own probabilities for growing n, and trained MLRs over an SNR sweep."""
+    output:
+        directory(MLR_STUDY),
+    params:
+        mlr=lambda wc: mlr_study_args(),
+        code=code("crossclass.commands.analyze"),
+    log:
+        log_path("mlr_study", "study"),
+    benchmark:
+        bench_path("mlr_study", "study")
+    conda:
+        ENV
+    shell:
+        "crossclass mlr-study {params.mlr} --out {output} > {log} 2>&1"
+

@@ -9,6 +9,9 @@
       the spectral density store of one named operator (hess, G, G_class, layer:<name>:KFAC ...).
   mlr-spectrum --D D --C C --t T --n-per-class N --seed S [--alpha A] --out STORE
       Theorem 8.1 against the sampled multinomial-logistic-regression FIM (section 8).
+  mlr-study --D D --C C --t T --alpha A --n-values N... --repeats R --t-values T...
+          --sweep-n N --seed S --out STORE
+      G_n at the theorem's probabilities converging in n, and the trained MLR over an SNR sweep.
 """
 
 from __future__ import annotations
@@ -88,6 +91,17 @@ def run_mlr_spectrum(args: argparse.Namespace) -> None:
                                     "seed": args.seed}, params=params)
 
 
+def run_mlr_study(args: argparse.Namespace) -> None:
+    from crossclass.analysis.mlr_study import mlr_study_dataset
+    from crossclass.stores import write_store
+
+    ds, params = mlr_study_dataset(args.D, args.C, t=args.t, alpha=args.alpha,
+                                   n_values=args.n_values, repeats=args.repeats,
+                                   t_values=args.t_values, sweep_n=args.sweep_n, seed=args.seed,
+                                   weight_decay=args.weight_decay, max_iter=args.max_iter)
+    write_store(ds, args.out, keys={"D": args.D, "C": args.C, "seed": args.seed}, params=params)
+
+
 def register(subparsers) -> None:
     ex = subparsers.add_parser(
         "extract", help="means, layer statistics and summary of one checkpoint and split",
@@ -135,3 +149,24 @@ def register(subparsers) -> None:
     ml.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False,
                     help="tqdm progress bars")
     ml.set_defaults(func=run_mlr_spectrum)
+
+    st = subparsers.add_parser(
+        "mlr-study", help="Theorem 8.1: convergence in n and the SNR sweep (section 8)",
+        description="(a) ||G_n - E G|| and eigenvalue errors of the sampled FIM at the "
+                    "theorem's symmetric probabilities for each n; (c) trained MLRs over an "
+                    "SNR sweep: misclassification and outlier / mini-bulk / bulk separations.")
+    st.add_argument("--D", type=int, required=True, help="input dimension (>= C)")
+    st.add_argument("--C", type=int, required=True, help="classes")
+    st.add_argument("--t", type=float, required=True, help="SNR of the convergence study")
+    st.add_argument("--alpha", type=float, required=True,
+                    help="misclassification rate of the symmetric probabilities (Def. 8.2)")
+    st.add_argument("--n-values", type=int, nargs="+", required=True,
+                    help="samples per class of the convergence study")
+    st.add_argument("--repeats", type=int, required=True, help="samples per n")
+    st.add_argument("--t-values", type=float, nargs="+", required=True, help="the SNR sweep")
+    st.add_argument("--sweep-n", type=int, required=True, help="samples per class per t")
+    st.add_argument("--seed", type=int, required=True, help="sampling seed")
+    st.add_argument("--weight-decay", type=float, default=0.0, help="MLR training weight decay")
+    st.add_argument("--max-iter", type=int, default=500, help="L-BFGS iterations")
+    st.add_argument("--out", required=True, help="study store to write")
+    st.set_defaults(func=run_mlr_study)
