@@ -129,3 +129,33 @@ def test_spatially_correlated_errors_break_kfac():
     K, Cf = approximations(cap)
     G = dense(conv_g(cap))
     assert rel(K, G) > 1e-2 and rel(Cf, G) > 1e-2
+
+
+def test_conv_weights_residual_is_the_regularised_gradient():
+    from crossclass.layerwise.conv import conv_weight_stats
+
+    net, (X, y) = tiny_net(3), data(n=2, seed=3)
+    eta = 0.01
+    cap = capture_conv(net, X, y, layers=["0"], progress=False)["0"]
+    ws = conv_weight_stats(cap, eta)
+    conv = net[0]
+    loss = nn.functional.cross_entropy(net(X), y) + eta / 2 * (
+        conv.weight.square().sum() + conv.bias.square().sum())
+    gw, gb = torch.autograd.grad(loss, [conv.weight, conv.bias])
+    assert rel(ws.residual, gw.reshape(3, -1).detach() / eta) < 1e-10
+    assert rel(ws.b_residual, gb.detach() / eta) < 1e-10
+    assert rel(ws.W_class + ws.W_within, ws.W_stat) < 1e-12
+
+
+def test_analyse_conv_layer_dataset():
+    from crossclass.layerwise import analyse_conv, layer_dataset
+
+    net, (X, y) = tiny_net(4), data(n=2, seed=4)
+    cap = capture_conv(net, X, y, layers=["2"], progress=False)["2"]
+    ds = layer_dataset(analyse_conv("2", cap, eta=5e-4, probes=24))   # p = 24: exact errors
+    assert ds.sizes["feature"] == 12 and ds.sizes["error"] == 2
+    K, Cf = approximations(cap)
+    G = dense(conv_g(cap))
+    assert abs(float(ds["kfac_rel_err"]) - rel(K, G)) < 1e-10
+    assert abs(float(ds["cfac_rel_err"]) - rel(Cf, G)) < 1e-10
+    assert float(ds["grad_norm"]) > 0 and ds["W"].shape == (2, 12)

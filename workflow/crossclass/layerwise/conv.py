@@ -20,10 +20,16 @@ Ave_c Delta_c = Delta) holding exactly. KFAC^l = H (x) Delta is KFC's Omega (x) 
 the independence of h and delta under w (IAD) two spatial assumptions: spatially uncorrelated
 derivatives (sum w delta_l delta_l'^T = 0 for l != l', SUD) and spatial homogeneity
 (sum w delta_l delta_l^T the same at every l, SH); CFAC^l = G^l needs them within each class.
+
+Weights (`conv_weight_stats`): W_stat = -(1/eta) Ave_{i,c} sum_l delta_{i,c,c,l} h_l^T and the
+residual W - W_stat = grad_W / eta are exact; the class part uses class means pooled over
+examples and locations, W_class = -(L/eta) Ave_c dbar_c hbar_c^T, and W_within = W_stat - W_class
+(exact by construction); the bias the same with h = 1 (b_stat = -(1/eta) Ave_i sum_l delta).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -34,6 +40,7 @@ from tqdm.auto import tqdm
 from crossclass.errors import UserError
 from crossclass.layerwise.capture import LayerCapture, class_order
 from crossclass.layerwise.deltas import weights
+from crossclass.layerwise.weights import WeightStats, weight_stats
 from crossclass.linalg import LinearOperator
 
 
@@ -165,3 +172,18 @@ def conv_g(cap: ConvCapture) -> LinearOperator:
         return out.reshape(V.shape[1], -1).T
 
     return LinearOperator((d_out * d_in,) * 2, matmat, dtype=cap.h.dtype, device=cap.h.device)
+
+
+def conv_weight_stats(cap: ConvCapture, eta: float) -> WeightStats:
+    """`weights.weight_stats` of the pooled samples with h scaled by L (so that every average
+    over (example, location) is L times the per-example sum over locations), the bias part
+    rescaled likewise: b_stat = -(1/eta) Ave_i sum_l delta_{i,c,c,l}."""
+    L = cap.h.shape[2]
+    p = pooled(cap)
+    ws = weight_stats(LayerCapture(h=p.h * L ** 0.5, delta=p.delta, p=p.p, weight=cap.weight,
+                                   bias=cap.bias), eta)
+    if cap.bias is None:
+        return ws
+    b_stat = ws.b_stat * L
+    return dataclasses.replace(ws, b_stat=b_stat, b_residual=cap.bias - b_stat)
+
