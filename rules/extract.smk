@@ -16,6 +16,7 @@ rule extract:
         root=config["data"]["root"],
         batch_size=config["analysis"]["batch_size"],
         float64="--float64" if config["analysis"]["float64"] else "",
+        conv="--conv-layers" if config["analysis"]["conv_layers"] else "",
         device=DEVICE,
         progress=PROGRESS,
         code=code("crossclass.commands.analyze"),
@@ -28,6 +29,6 @@ rule extract:
     shell:
         "crossclass extract --checkpoint {params.checkpoint} --subset {input.subset} "
         "--root {params.root} --split {wildcards.split} --batch-size {params.batch_size} "
-        "{params.float64} --device {params.device} {params.progress} "
+        "{params.float64} {params.conv} --device {params.device} {params.progress} "
         "--out-means {output.means} --out-layers {output.layers} "
         "--out-summary {output.summary} > {log} 2>&1"

@@ -1,7 +1,8 @@
 """`crossclass extract`, `operator-spectrum` and `mlr-spectrum` (docs/analysis.md).
 
   extract --checkpoint PT --subset STORE --root DIR --split S --batch-size B --device D
-          [--float64] --out-means STORE --out-layers STORE --out-summary STORE [--keys K=V ...]
+          [--float64] [--conv-layers] --out-means STORE --out-layers STORE
+          --out-summary STORE [--keys K=V ...]
       extended-gradient means, per-layer statistics and a summary of one checkpoint and split.
   operator-spectrum --checkpoint PT --subset STORE --root DIR --split S --operator NAME
           --batch-size B [--float64] [--means STORE] [--layers STORE] --out STORE
@@ -62,7 +63,7 @@ def run_extract(args: argparse.Namespace) -> None:
     net = _load(args)
     extract(net, out_means=args.out_means, out_layers=args.out_layers,
             out_summary=args.out_summary, keys=_keys(net.keys, args.keys),
-            progress=args.progress)
+            conv=args.conv_layers, progress=args.progress)
 
 
 def run_operator_spectrum(args: argparse.Namespace) -> None:
@@ -112,6 +113,8 @@ def register(subparsers) -> None:
     ex.add_argument("--out-means", required=True, help="means store to write")
     ex.add_argument("--out-layers", required=True, help="layers store to write")
     ex.add_argument("--out-summary", required=True, help="summary store to write")
+    ex.add_argument("--conv-layers", action="store_true",
+                    help="also analyse every nn.Conv2d layer (KFC view, docs/layerwise.md)")
     ex.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False,
                     help="tqdm progress bars")
     ex.set_defaults(func=run_extract)
