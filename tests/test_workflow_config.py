@@ -20,7 +20,7 @@ BROKEN = [
     ("verification:\n  fig15a:\n    spectrum: {deflate: D}\n",
      "verification.fig15a.spectrum.deflate = 'D' is invalid; allowed: ['integer', 'C']"),
     ("figures: [fig99]\n",
-     "figures.0: 'fig99' is not one of ['fig15', 'fig5', 'fig6', 'layers', 'mlr']"),
+     "figures.0: 'fig99' is not one of ['fig15', 'fig5', 'fig6', 'layers', 'mlr', 'fig7',"),
     ("device: gpu\n", "device: 'gpu' does not match"),
     ("bogus: 1\n", "('bogus' was unexpected) at (top level); allowed keys: analysis, data,"),
     ("analysis: {splits: [valid]}\n", "analysis.splits.0: 'valid' is not one of"),
@@ -38,6 +38,8 @@ BROKEN = [
     ("figure_data: {fig6: {spectra: density}}\n",
      "figure_data.fig6.spectra: analysis.spectra.density must set deflate: C"),
     ("figure_data: {layers: {layer: 'a:b'}}\n", "figure_data.layers.layer: 'a:b' does not match"),
+    ("figure_data: {fig7: {datasets: [gmm, mnist]}}\n",
+     "figure_data.fig7: no experiment (mnist, mlp)"),
 ]
 
 

@@ -104,7 +104,7 @@ def test_full_run_writes_every_figure_with_logs_and_benchmarks(finished):
         assert (results / "figures" / f"{name}.pdf").stat().st_size > 10_000, name
         assert matplotlib.image.imread(results / "figures" / f"{name}.png").shape[2] in (3, 4)
     rules = ("fetch_data", "subsample", "train", "select_lr", "extract", "spectrum",
-             "mlr_spectrum", "verify_matrix", "verify_spectrum", "figure")
+             "mlr_spectrum", "mlr_study", "verify_matrix", "verify_spectrum", "figure")
     for rule_name in rules:
         assert list((results / "logs" / rule_name).rglob("*.log")), rule_name
         assert list((results / "benchmarks" / rule_name).rglob("*.tsv")), rule_name

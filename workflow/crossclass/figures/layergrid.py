@@ -88,6 +88,9 @@ def knockout_scatter(ax: plt.Axes, original: np.ndarray, knocked: np.ndarray, *,
         rest = index >= blue
         ax.scatter(lx[rest], ly[rest], s=6, color=ORANGE, label="rest")
         ax.scatter(lx[~rest], ly[~rest], s=10, color=BLUE, label=f"top {blue}")
+    else:
+        ax.text(0.5, 0.6, "the knockout is zero\n(the knocked-out part has full rank)",
+                ha="center", transform=ax.transAxes, fontsize="x-small", color="gray")
     ax.plot([0, 1], [0, 1], color="black", lw=0.8)
     ax.set_xlim(-0.05, 1.05)
     ax.set_ylim(-0.05, 1.05)
