@@ -70,6 +70,8 @@ def test_depth_trend():
     assert depth_trend([1, 2, 5]) == pytest.approx(1)
     assert depth_trend([3, 2, 1, 0]) == pytest.approx(-1)
     assert math.isnan(depth_trend([1, 2]))
+    assert depth_trend([math.nan, 1, 2, 3]) == pytest.approx(1)       # undefined layers skipped
+    assert math.isnan(depth_trend([math.nan, 1, 2]))
 
 
 def test_structured_store_holds_everything(tmp_path):

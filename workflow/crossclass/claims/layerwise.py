@@ -8,7 +8,8 @@ Metrics (spectra descending; `analysis.knockouts` for the matrices and knockouts
   bulk_shift(A, K, k, top) = median_{k < i <= top} |log lambda_i(K) - log lambda_i(A)| /
       (log lambda_1(A) - log lambda_top(A)): how far the bulk moves, in units of the figure's
       normalised log axis (0: on the identity line);
-  depth_trend(values) = Spearman rank correlation of a per-layer value with depth.
+  depth_trend(values) = Spearman rank correlation of a per-layer value with depth (over the
+      layers where it is defined).
 Claims (defaults of `verdicts`' thresholds in brackets; docs/layerwise.md):
   7.5  H outliers <- H_class             surviving_fraction(H, H ⊯ H_class, C) <= [0.5]
   7.5  H bulk <- H_within                bulk_shift(H, H ⊯ H_class, C, top) <= [0.1]
@@ -82,12 +83,15 @@ def bulk_shift(A: np.ndarray, K: np.ndarray, k: int, top: int) -> float:
 
 
 def depth_trend(values: list[float]) -> float:
-    """Spearman rank correlation of `values` (in layer order) with depth; NaN below 3 layers."""
+    """Spearman rank correlation of `values` (in layer order) with depth, over the layers where
+    the value is defined (not NaN, e.g. lambda_{C+1} of a layer with d <= C); NaN below 3."""
     v = np.asarray(values, dtype=float)
-    if v.size < 3 or np.isnan(v).any() or np.ptp(v) == 0:
+    depth = np.flatnonzero(~np.isnan(v))
+    v = v[depth]
+    if v.size < 3 or np.ptp(v) == 0:
         return float("nan")
     ranks = np.argsort(np.argsort(v))
-    return float(np.corrcoef(np.arange(v.size), ranks)[0, 1])
+    return float(np.corrcoef(np.argsort(np.argsort(depth)), ranks)[0, 1])
 
 
 def experiment_key(ds: xr.Dataset) -> str:
