@@ -120,9 +120,11 @@ def draw(inputs: list[str], output: str, *, bins: int = 80) -> None:
         ax_h.set_xlabel(r"eigenvalue $\lambda$")
         ax_h.set_ylabel("count")
         ax_h.legend(fontsize="x-small")
-    ax_b.set_title("(b) trained MLR: the model Theorem 8.1 approximates\n(its probabilities are "
-                   "not symmetric; theorem at the measured alpha)", fontsize="medium")
-    ax_h.set_title("(b) trained MLR: histogram and the theorem's four values", fontsize="medium")
+    trained = bool(spectra) and all(store_params(ds)["mode"] == "trained" for ds in spectra)
+    what = "trained MLR" if trained else "MLR stores"
+    ax_b.set_title(f"(b) {what}: the model Theorem 8.1 approximates\n(trained probabilities "
+                   "are not symmetric; theorem at the measured alpha)", fontsize="medium")
+    ax_h.set_title(f"(b) {what}: histogram and the theorem's four values", fontsize="medium")
     _sweep(axes[1, 0], axes[1, 1], study)
     fig.suptitle(f"Section 8, Theorem 8.1: MLR on CCM(D = {par['D']}, C = {par['C']})")
     save(fig, output)
