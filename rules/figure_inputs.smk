@@ -48,7 +48,7 @@ def figure_view(name, dataset=None):
         del view["datasets"]
         view["dataset"] = dataset
     if "dataset" in view:
-        exp = experiment(view["dataset"], view["net"])
+        exp = experiment(view["dataset"], view["net"], where=f"figure_data.{name}")
         view.setdefault("n_per_class", exp["n_per_class"])
         view.setdefault("epochs", exp["epochs"])
     return view
