@@ -71,6 +71,16 @@ def mlr_args():
             f"--weight-decay {m['weight_decay']} --max-iter {m['max_iter']}")
 
 
+def mlr_study_args():
+    """`crossclass mlr-study` flags of figure_data.mlr (convergence and SNR sweep)."""
+    m = config["figure_data"]["mlr"]
+    return (f"--D {m['D']} --C {m['C']} --t {m['t']} --alpha {m['convergence_alpha']} "
+            f"--n-values {' '.join(map(str, m['convergence_n']))} --repeats {m['repeats']} "
+            f"--t-values {' '.join(map(str, m['t_sweep']))} --sweep-n {m['sweep_n']} "
+            f"--seed {m['seed']} --weight-decay {m['weight_decay']} --max-iter {m['max_iter']}")
+
+
+
 def train_folder(wildcards, output):
     """BATCH.partial-HASH: where a batch trains, keyed by everything its runs depend on, so an
     interrupted attempt's finished runs are reused only by a rerun of the very same job."""

@@ -22,6 +22,7 @@ rule extract:
         root=config["data"]["root"],
         batch_size=config["analysis"]["batch_size"],
         float64="--float64" if config["analysis"]["float64"] else "",
+        conv="--conv-layers" if config["analysis"]["conv_layers"] else "",
         device=DEVICE,
         progress=PROGRESS,
         code=code("crossclass.commands.analyze"),
@@ -36,6 +37,6 @@ rule extract:
     shell:
         "{params.command} extract --checkpoint {params.checkpoint} --subset {input.subset} "
         "--root {params.root} --split {wildcards.split} --batch-size {params.batch_size} "
-        "{params.float64} --device {params.device} {params.progress} "
+        "{params.float64} {params.conv} --device {params.device} {params.progress} "
         "--out-means {output.means} --out-layers {output.layers} "
         "--out-summary {output.summary} > {log} 2>&1"

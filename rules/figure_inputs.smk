@@ -43,6 +43,8 @@ def check_view(name, view, where, spectra):
         if key in view and view[key] not in spectra:
             stop(f"{where}.{key}: no settings {view[key]!r} in analysis.spectra "
                  f"({', '.join(sorted(spectra))})")
+    if "spectra" not in view:  # the layer-wise grids read layers stores only
+        return
     deflate = spectra[view["spectra"]].get("deflate", 0)
     if name == "fig6" and deflate != "C":
         stop(f"{where}.spectra: analysis.spectra.{view['spectra']} must set deflate: C")
@@ -56,9 +58,13 @@ def check_view(name, view, where, spectra):
              f"{view['spectra']}.log: true)")
 
 
-def figure_view(name):
-    """figure_data[name] with the experiment's sizes and epochs where the figure leaves them."""
+def figure_view(name, dataset=None):
+    """figure_data[name] with the experiment's sizes and epochs where the figure leaves them;
+    with `dataset`, the view of that entry of its `datasets`."""
     view = dict(config["figure_data"][name])
+    if dataset is not None:
+        del view["datasets"]
+        view["dataset"] = dataset
     if "dataset" in view:
         exp = experiment(view["dataset"], view["net"], where=f"figure_data.{name}")
         view.setdefault("n_per_class", exp["n_per_class"])
@@ -68,12 +74,15 @@ def figure_view(name):
 
 def figure_views(name):
     """The checkpoint views of a figure: one per row for figures with `rows` (fig3, fig14),
-    each row taking the figure's other keys (spectra, split) where it leaves them."""
+    each row taking the figure's other keys (spectra, split) where it leaves them; one per
+    dataset for figures with a list `datasets` (the layer-wise grids); else its one view."""
     data = config["figure_data"][name]
-    if "rows" not in data:
-        return [figure_view(name)]
-    shared = {k: v for k, v in data.items() if k != "rows"}
-    return [{**shared, **row} for row in data["rows"]]
+    if "rows" in data:
+        shared = {k: v for k, v in data.items() if k != "rows"}
+        return [{**shared, **row} for row in data["rows"]]
+    if "datasets" in data:
+        return [figure_view(name, d) for d in data["datasets"]]
+    return [figure_view(name)]
 
 
 def at_checkpoint(v, split=None):
@@ -154,8 +163,32 @@ def layers_inputs(wildcards):
 
 
 def mlr_inputs(wildcards):
-    """One MLR store per n_per_class of figure_data.mlr."""
-    return [MLR.format(n=n) for n in config["figure_data"]["mlr"]["n_per_class"]]
+    """The MLR study store, then one MLR store per n_per_class of figure_data.mlr."""
+    return [MLR_STUDY] + [MLR.format(n=n) for n in config["figure_data"]["mlr"]["n_per_class"]]
+
+
+def layer_grid_inputs(name):
+    """Input function of a layer-wise grid figure: one layers store per dataset (row)."""
+    def inputs(wildcards):
+        return [LAYERS.format(dataset=v["dataset"], net=v["net"], n=v["n_per_class"],
+                              epoch=v["epoch"], split=v["split"]) for v in figure_views(name)]
+    return inputs
+
+
+def layer_spectra_inputs(name):
+    """Input function of figs 11 / 12: the layers stores of figure_data[name] (one per dataset),
+    then the spectra of layer:<layer>:G, :KFAC, :CFAC of every dataset and listed layer."""
+    def inputs(wildcards):
+        views = figure_views(name)
+        stores = layer_grid_inputs(name)(wildcards)
+        spectra = [SPECTRUM.format(dataset=v["dataset"], net=v["net"], n=v["n_per_class"],
+                                   epoch=v["epoch"], split=v["split"], settings=v["spectra"],
+                                   operator=f"layer:{layer}:{op}")
+                   for v in views for layer in v.get("layers", [v.get("layer")])
+                   for op in ("G", "KFAC", "CFAC")]
+        return stores + spectra
+    return inputs
+
 
 
 # name -> (report category, input function: the stores draw() reads, in its order)
@@ -170,6 +203,14 @@ FIGURES = {
     "fig6": ("Figure 6: dynamics", fig6_inputs),
     "layers": ("Layer-wise structure", layers_inputs),
     "mlr": ("MLR (Theorem 8.1)", mlr_inputs),
+    "fig7": ("Figure 7: features vs H_class", layer_grid_inputs("fig7")),
+    "fig8": ("Figure 8: feature scree", layer_grid_inputs("fig8")),
+    "fig9a": ("Figure 9: errors vs Delta_class", layer_grid_inputs("fig9a")),
+    "fig9b": ("Figure 9: errors vs Delta_cross", layer_grid_inputs("fig9b")),
+    "fig10": ("Figure 10: error scree", layer_grid_inputs("fig10")),
+    "fig11": ("Figure 11: G^l, KFAC, CFAC", layer_spectra_inputs("fig11")),
+    "fig12": ("Figure 12: G^l, KFAC, CFAC per layer", layer_spectra_inputs("fig12")),
+    "fig13": ("Figure 13: weights vs W_class", layer_grid_inputs("fig13")),
 }
 
 

@@ -44,6 +44,7 @@ MLR = f"{RESULTS}/mlr/n{{n}}.zarr"
 CLAIMS_FILE = f"{RESULTS}/claims/{{name}}.json"
 CLAIMS_REPORT = f"{RESULTS}/claims.md"
 TABLE1 = f"{RESULTS}/table1.md"
+MLR_STUDY = f"{RESULTS}/mlr/study.zarr"
 
 
 def checkpoint_file(wildcards):

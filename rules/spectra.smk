@@ -81,3 +81,22 @@ rule mlr_spectrum:
     shell:
         "crossclass --threads {threads} mlr-spectrum {params.mlr} --n-per-class {wildcards.n} "
         "--out {output} > {log} 2>&1"
+
+
+rule mlr_study:
+    """Theorem 8.1 at its own probabilities for growing n, and trained MLRs over an SNR sweep."""
+    localrule: True
+    output:
+        directory(MLR_STUDY),
+    params:
+        mlr=lambda wc: mlr_study_args(),
+        code=code("crossclass.commands.analyze"),
+    log:
+        log_path("mlr_study", "study"),
+    benchmark:
+        bench_path("mlr_study", "study")
+    conda:
+        ENV
+    threads: 1
+    shell:
+        "crossclass --threads {threads} mlr-study {params.mlr} --out {output} > {log} 2>&1"

@@ -86,7 +86,10 @@ def test_layers(mlp_run, stores, tmp_path):  # noqa: F811
 
 
 def test_mlr(tmp_path):
-    stores = []
+    study = tmp_path / "study.zarr"
+    cli("mlr-study", "--D", 6, "--C", 3, "--t", 2.0, "--alpha", 0.2, "--n-values", 10, 100,
+        "--repeats", 2, "--t-values", 1.0, 3.0, "--sweep-n", 30, "--seed", 0, "--out", study)
+    stores = [study]
     for alpha in ("0.2", None):
         out = tmp_path / f"mlr_{alpha}.zarr"
         extra = ["--alpha", alpha] if alpha else ["--weight-decay", "0.01"]

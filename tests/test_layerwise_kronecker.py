@@ -18,7 +18,9 @@ from crossclass.layerwise import (
     kfac,
     kfac_spectrum,
     layer_g,
+    relative_errors,
 )
+from crossclass.linalg import DenseOperator
 
 C, A, B, D_IN, D_OUT = 3, 3, 2, 4, 5
 
@@ -100,3 +102,26 @@ def test_kfac_spectrum_is_products_of_factor_eigenvalues():
     dense = torch.linalg.eigvalsh(torch.kron(es.Delta, fs.H)).flip(0)
     # eigvalsh of the dense product is backward stable: error <= ~p eps |lambda|_max
     assert float((kfac_spectrum(fs.H, es.Delta) - dense).abs().max()) < 1e-12 * float(dense[0])
+
+
+def test_relative_errors_exact_for_small_blocks_and_zero_when_exact():
+    cap = grid_capture(shared=False, seed=3)
+    fs, es = factors(cap)
+    G = dense_G(cap)
+    K = torch.kron(es.Delta, fs.H)
+    errs = relative_errors(layer_g(cap), {"KFAC": kfac(fs.H, es.Delta),
+                                          "CFAC": cfac(fs.H_c, es.Delta_c)}, probes=G.shape[0])
+    assert abs(errs["KFAC"] - rel(K, G)) < 1e-12
+    assert errs["KFAC"] > 1e-3 and errs["CFAC"] < 1e-12
+
+
+def test_relative_errors_hutchinson_estimate_is_unbiased_in_the_squares():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(300, 300, generator=g, dtype=torch.float64)
+    G = X @ X.T / 300
+    A = G + torch.diag(torch.linspace(0, 1, 300, dtype=torch.float64))
+    exact = rel(A, G)
+    est = relative_errors(DenseOperator(G), {"A": DenseOperator(A)}, probes=250)["A"]
+    assert abs(est - exact) / exact < 0.1
+    again = relative_errors(DenseOperator(G), {"A": DenseOperator(A)}, probes=8)["A"]
+    assert again == relative_errors(DenseOperator(G), {"A": DenseOperator(A)}, probes=8)["A"]

@@ -109,8 +109,8 @@ def test_full_run_writes_every_figure_with_logs_and_benchmarks(finished):
         assert (results / "figures" / f"{name}.pdf").stat().st_size > 10_000, name
         assert matplotlib.image.imread(results / "figures" / f"{name}.png").shape[2] in (3, 4)
     rules = ("fetch_data", "subsample", "train", "select_lr", "train_selected", "extract",
-             "spectra", "mlr_spectrum", "verify_matrix", "verify_spectrum", "figure", "claims",
-             "claims_report")
+             "spectra", "mlr_spectrum", "mlr_study", "verify_matrix", "verify_spectrum",
+             "figure", "claims", "claims_report")
     for rule_name in rules:
         assert list((results / "logs" / rule_name).rglob("*.log")), rule_name
         assert list((results / "benchmarks" / rule_name).rglob("*.tsv")), rule_name

@@ -2,8 +2,9 @@
 
 (a) means: the C^2 extended-gradient means g_{c,c'} (p, C, C) and weights w_{c,c'}, plus the
     eigenvalues of G_class, G_cross, G_{c=c'} (means_store);
-(b) layers: per nn.Linear layer the section-7 objects of `layerwise.analyse` (layer_store),
-    with the weight decomposition at the run's weight decay eta;
+(b) layers: per nn.Linear layer (and with conv, per nn.Conv2d layer, `layerwise.analyse_conv`)
+    the section-7 objects of `layerwise.analyse` (layer_store), in module order, with the
+    weight decomposition at the run's weight decay eta;
 (c) summary: loss, error, ||grad|| (summary).
 Layers are captured one at a time, so memory is that of one layer's per-example captures,
 O(N (d_in + C d_out)), at the cost of one data pass per layer.
@@ -24,14 +25,17 @@ from crossclass.analysis.network import Network
 from crossclass.analysis.summary import summary_dataset
 from crossclass.curvature import extended_gradient_means, g_decomposition, gauss_newton_operator
 from crossclass.curvature.distributed import is_main
-from crossclass.layerwise import analyse, capture, layer_dataset
+from crossclass.layerwise import analyse, analyse_conv, capture, layer_dataset
 from crossclass.layerwise.capture import linear_layers
+from crossclass.layerwise.conv import capture_conv, conv_layers
 from crossclass.stores import write_store
 
 
 def extract(net: Network, *, out_means: str | os.PathLike, out_layers: str | os.PathLike,
-            out_summary: str | os.PathLike, keys: dict, progress: bool = False) -> None:
-    """Compute and write the means, layers and summary stores of `net` keyed by `keys`."""
+            out_summary: str | os.PathLike, keys: dict, conv: bool = False,
+            progress: bool = False) -> None:
+    """Compute and write the means, layers and summary stores of `net` keyed by `keys`
+    (conv: also every nn.Conv2d layer; memory O(N L (d_in + C d_out)) for one of them)."""
     fn = net.function()
     means = extended_gradient_means(fn, net.data, accumulate_float64=True, progress=progress)
     G = gauss_newton_operator(fn, net.data, accumulate_float64=True, progress=progress)
@@ -44,11 +48,19 @@ def extract(net: Network, *, out_means: str | os.PathLike, out_layers: str | os.
                 params=params, chunks=means_chunks(net.num_classes))
     del means
 
-    per_layer, data = [], net.data.whole
-    for name in tqdm(list(linear_layers(net.model)), desc="layers", disable=not progress):
-        cap = capture(net.model, data.X, data.y, layers=[name], batch_size=data.batch_size,
-                      device=net.device, progress=progress)
-        per_layer.append(layer_dataset(analyse(cap, eta=net.eta, progress=False)[name]))
+    per_layer, data = [], net.data.whole  # the whole split, also on a data shard
+    linear = linear_layers(net.model)
+    convs = conv_layers(net.model) if conv else {}
+    names = [n for n, _ in net.model.named_modules() if n in linear or n in convs]
+    for name in tqdm(names, desc="layers", disable=not progress):
+        kw = dict(layers=[name], batch_size=data.batch_size, device=net.device,
+                  progress=progress)
+        if name in convs:
+            cap = capture_conv(net.model, data.X, data.y, **kw)[name]
+            per_layer.append(layer_dataset(analyse_conv(name, cap, eta=net.eta)))
+        else:
+            cap = capture(net.model, data.X, data.y, **kw)
+            per_layer.append(layer_dataset(analyse(cap, eta=net.eta, progress=False)[name]))
         del cap
     write_store(layers_dataset(per_layer), out_layers, keys=keys,
                 params={**params, "eta": net.eta}, chunks={"class": 1})

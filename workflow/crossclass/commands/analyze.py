@@ -1,7 +1,8 @@
 """`crossclass extract`, `operator-spectrum` and `mlr-spectrum` (docs/analysis.md).
 
   extract --checkpoint PT --subset STORE --root DIR --split S --batch-size B --device D
-          [--float64] --out-means STORE --out-layers STORE --out-summary STORE [--keys K=V ...]
+          [--float64] [--conv-layers] --out-means STORE --out-layers STORE
+          --out-summary STORE [--keys K=V ...]
       extended-gradient means, per-layer statistics and a summary of one checkpoint and split.
   operator-spectrum --checkpoint PT --subset STORE --root DIR --split S --operator NAME...
           --batch-size B [--float64] [--means STORE] [--layers STORE] --out STORE...
@@ -10,6 +11,9 @@
       of one checkpoint, estimated in one process: model, data, means and layers read once.
   mlr-spectrum --D D --C C --t T --n-per-class N --seed S [--alpha A] --out STORE
       Theorem 8.1 against the sampled multinomial-logistic-regression FIM (section 8).
+  mlr-study --D D --C C --t T --alpha A --n-values N... --repeats R --t-values T...
+          --sweep-n N --seed S --out STORE
+      G_n at the theorem's probabilities converging in n, and the trained MLR over an SNR sweep.
 Under torchrun (WORLD_SIZE > 1) extract and operator-spectrum split the data over the processes
 (crossclass.curvature.distributed; --device cuda is cuda:LOCAL_RANK) and rank 0 writes.
 """
@@ -71,7 +75,7 @@ def run_extract(args: argparse.Namespace) -> None:
     net = _load(args)
     extract(net, out_means=args.out_means, out_layers=args.out_layers,
             out_summary=args.out_summary, keys=_keys(net.keys, args.keys),
-            progress=args.progress)
+            conv=args.conv_layers, progress=args.progress)
 
 
 def run_operator_spectrum(args: argparse.Namespace) -> None:
@@ -108,6 +112,17 @@ def run_mlr_spectrum(args: argparse.Namespace) -> None:
                                     "seed": args.seed}, params=params)
 
 
+def run_mlr_study(args: argparse.Namespace) -> None:
+    from crossclass.analysis.mlr_study import mlr_study_dataset
+    from crossclass.stores import write_store
+
+    ds, params = mlr_study_dataset(args.D, args.C, t=args.t, alpha=args.alpha,
+                                   n_values=args.n_values, repeats=args.repeats,
+                                   t_values=args.t_values, sweep_n=args.sweep_n, seed=args.seed,
+                                   weight_decay=args.weight_decay, max_iter=args.max_iter)
+    write_store(ds, args.out, keys={"D": args.D, "C": args.C, "seed": args.seed}, params=params)
+
+
 def register(subparsers) -> None:
     ex = subparsers.add_parser(
         "extract", help="means, layer statistics and summary of one checkpoint and split",
@@ -118,6 +133,8 @@ def register(subparsers) -> None:
     ex.add_argument("--out-means", required=True, help="means store to write")
     ex.add_argument("--out-layers", required=True, help="layers store to write")
     ex.add_argument("--out-summary", required=True, help="summary store to write")
+    ex.add_argument("--conv-layers", action="store_true",
+                    help="also analyse every nn.Conv2d layer (KFC view, docs/layerwise.md)")
     ex.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False,
                     help="tqdm progress bars")
     ex.set_defaults(func=run_extract)
@@ -157,3 +174,24 @@ def register(subparsers) -> None:
     ml.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False,
                     help="tqdm progress bars")
     ml.set_defaults(func=run_mlr_spectrum)
+
+    st = subparsers.add_parser(
+        "mlr-study", help="Theorem 8.1: convergence in n and the SNR sweep (section 8)",
+        description="(a) ||G_n - E G|| and eigenvalue errors of the sampled FIM at the "
+                    "theorem's symmetric probabilities for each n; (c) trained MLRs over an "
+                    "SNR sweep: misclassification and outlier / mini-bulk / bulk separations.")
+    st.add_argument("--D", type=int, required=True, help="input dimension (>= C)")
+    st.add_argument("--C", type=int, required=True, help="classes")
+    st.add_argument("--t", type=float, required=True, help="SNR of the convergence study")
+    st.add_argument("--alpha", type=float, required=True,
+                    help="misclassification rate of the symmetric probabilities (Def. 8.2)")
+    st.add_argument("--n-values", type=int, nargs="+", required=True,
+                    help="samples per class of the convergence study")
+    st.add_argument("--repeats", type=int, required=True, help="samples per n")
+    st.add_argument("--t-values", type=float, nargs="+", required=True, help="the SNR sweep")
+    st.add_argument("--sweep-n", type=int, required=True, help="samples per class per t")
+    st.add_argument("--seed", type=int, required=True, help="sampling seed")
+    st.add_argument("--weight-decay", type=float, default=0.0, help="MLR training weight decay")
+    st.add_argument("--max-iter", type=int, default=500, help="L-BFGS iterations")
+    st.add_argument("--out", required=True, help="study store to write")
+    st.set_defaults(func=run_mlr_study)

@@ -1,10 +1,12 @@
-"""All section-7 objects of every captured layer, and their xarray form for the workflow.
+"""All section-7 objects of every captured layer (nn.Linear, and nn.Conv2d through the pooled
+KFC capture of `layerwise.conv`), and their xarray form for the workflow.
 
 For layer l (input features h^{l-1}, errors delta^l) one LayerAnalysis holds the feature and
 error moments, the weight decomposition (when the weight decay eta is known), the Khatri-Rao
 quality of the gradient means, the neural-collapse metrics of h^{l-1} (self-duality for the
-layer producing the logits) and the exact KFAC^l spectrum. G^l, KFAC^l and CFAC^l as
-operators come from `crossclass.layerwise.kronecker`.
+layer producing the logits), the exact KFAC^l spectrum and the relative Frobenius errors
+||G^l - KFAC^l|| / ||G^l|| and ||G^l - CFAC^l|| / ||G^l|| (`kronecker.relative_errors`).
+G^l, KFAC^l and CFAC^l as operators come from `crossclass.layerwise.kronecker`.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from crossclass.collapse import CollapseMetrics, collapse_metrics
-from crossclass.layerwise.capture import Capture
+from crossclass.layerwise.capture import Capture, LayerCapture
+from crossclass.layerwise.conv import ConvCapture, conv_g, conv_weight_stats, pooled
 from crossclass.layerwise.deltas import ErrorStats, error_stats
 from crossclass.layerwise.features import FeatureStats, feature_stats
 from crossclass.layerwise.khatri_rao import KhatriRaoQuality, khatri_rao_quality
-from crossclass.layerwise.kronecker import kfac_spectrum
+from crossclass.layerwise.kronecker import cfac, kfac, kfac_spectrum, layer_g, relative_errors
 from crossclass.layerwise.weights import WeightStats, weight_stats
+from crossclass.linalg import LinearOperator
 
 
 @dataclass
@@ -35,27 +39,51 @@ class LayerAnalysis:
     khatri_rao: KhatriRaoQuality
     collapse: CollapseMetrics
     kfac_eigenvalues: torch.Tensor
+    kfac_rel_err: float
+    cfac_rel_err: float
 
 
-def analyse(capture: Capture, *, eta: float | None = None,
+def _layer_analysis(name: str, cap: LayerCapture, G: LinearOperator, *,
+                    weights: WeightStats | None, collapse: CollapseMetrics, probes: int,
+                    seed: int) -> LayerAnalysis:
+    """The objects of one layer from its (pooled, for conv) capture and its exact G^l."""
+    fs = feature_stats(cap.h)
+    es = error_stats(cap.delta, cap.p)
+    errors = relative_errors(G, {"KFAC": kfac(fs.H, es.Delta), "CFAC": cfac(fs.H_c, es.Delta_c)},
+                             probes=probes, seed=seed)
+    return LayerAnalysis(
+        name=name, features=fs, errors=es, weights=weights, khatri_rao=khatri_rao_quality(cap),
+        collapse=collapse, kfac_eigenvalues=kfac_spectrum(fs.H, es.Delta),
+        kfac_rel_err=errors["KFAC"], cfac_rel_err=errors["CFAC"])
+
+
+def analyse(capture: Capture, *, eta: float | None = None, probes: int = 32, seed: int = 0,
             progress: bool = True) -> dict[str, LayerAnalysis]:
-    """Analyse every layer of `capture`; eta: the training weight decay (None skips weights)."""
+    """Analyse every layer of `capture`; eta: the training weight decay (None skips weights);
+    probes, seed: of the KFAC / CFAC relative errors (exact when d_in d_out <= probes)."""
     predictions = capture.logits.argmax(dim=-1)
     out = {}
     for name, cap in tqdm(capture.layers.items(), desc="layers", disable=not progress):
-        fs = feature_stats(cap.h)
-        es = error_stats(cap.delta, cap.p)
         classifier = cap.weight if name == capture.logits_layer else None
-        out[name] = LayerAnalysis(
-            name=name,
-            features=fs,
-            errors=es,
-            weights=None if eta is None else weight_stats(cap, eta),
-            khatri_rao=khatri_rao_quality(cap),
+        out[name] = _layer_analysis(
+            name, cap, layer_g(cap), weights=None if eta is None else weight_stats(cap, eta),
             collapse=collapse_metrics(cap.h, classifier=classifier, predictions=predictions),
-            kfac_eigenvalues=kfac_spectrum(fs.H, es.Delta),
-        )
+            probes=probes, seed=seed)
     return out
+
+
+def analyse_conv(name: str, cap: ConvCapture, *, eta: float | None = None, probes: int = 32,
+                 seed: int = 0) -> LayerAnalysis:
+    """One Conv2d layer (`layerwise.conv`): feature, error and Khatri-Rao statistics of the
+    pooled capture (KFC factors), the exact G^l for the relative errors, the weights of
+    `conv_weight_stats`, and the collapse metrics of each example's flattened patches
+    (C, n, L d_in) against the predictions argmax p."""
+    C, n = cap.p.shape[:2]
+    return _layer_analysis(
+        name, pooled(cap), conv_g(cap),
+        weights=None if eta is None else conv_weight_stats(cap, eta),
+        collapse=collapse_metrics(cap.h.reshape(C, n, -1), predictions=cap.p.argmax(dim=-1)),
+        probes=probes, seed=seed)
 
 
 def layer_dataset(a: LayerAnalysis) -> xr.Dataset:
@@ -78,6 +106,8 @@ def layer_dataset(a: LayerAnalysis) -> xr.Dataset:
     for field in ("nc1", "equinorm", "equiangular_std", "equiangular_shift", "self_duality",
                   "ncc_agreement"):
         data[f"nc_{field}"] = ((), getattr(nc, field))
+    data["kfac_rel_err"] = ((), torch.tensor(a.kfac_rel_err, dtype=torch.float64))
+    data["cfac_rel_err"] = ((), torch.tensor(a.cfac_rel_err, dtype=torch.float64))
     w = a.weights
     if w is not None:
         WE = ("error", "feature")

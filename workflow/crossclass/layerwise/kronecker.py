@@ -7,6 +7,8 @@ B on errors) appears here as kron(B, A); the two differ by a fixed permutation (
   KFAC^l = H^{l-1} (x) Delta^l      ->  vec_r(X) |-> vec_r(Delta X H)
   CFAC^l = Ave_c H_c (x) Delta_c    ->  vec_r(X) |-> vec_r(Ave_c Delta_c X H_c)
 All three are matrix-free LinearOperators on blocks (p, k); memory O(p k) beyond the inputs.
+`relative_errors` gives ||G^l - A|| / ||G^l|| (Frobenius) for approximations A, exactly for
+small blocks and by Hutchinson probes otherwise.
 """
 
 from __future__ import annotations
@@ -79,3 +81,20 @@ def kfac_spectrum(H: torch.Tensor, Delta: torch.Tensor) -> torch.Tensor:
     in descending order."""
     products = torch.outer(torch.linalg.eigvalsh(Delta), torch.linalg.eigvalsh(H)).reshape(-1)
     return torch.sort(products, descending=True).values
+
+
+def relative_errors(G: LinearOperator, approximations: dict[str, LinearOperator], *,
+                    probes: int = 32, seed: int = 0) -> dict[str, float]:
+    """||G - A||_F / ||G||_F for each named A, from one block of probes V (p, k):
+    sqrt(sum ||(G - A) V||^2 / sum ||G V||^2). V = I (exact) when p <= probes, else k = probes
+    Rademacher columns (Hutchinson: E ||M v||^2 = ||M||_F^2; the same V for every A)."""
+    p = G.shape[0]
+    if p <= probes:
+        V = torch.eye(p, dtype=G.dtype, device=G.device)
+    else:
+        gen = torch.Generator().manual_seed(seed)
+        V = (torch.randint(0, 2, (p, probes), generator=gen) * 2 - 1).to(G.dtype).to(G.device)
+    GV = G.matmat(V)
+    norm = torch.linalg.norm(GV)
+    return {name: float(torch.linalg.norm(GV - A.matmat(V)) / norm)
+            for name, A in approximations.items()}
