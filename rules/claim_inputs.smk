@@ -14,3 +14,12 @@ def network_claims_inputs(wildcards):
                               split="train")
                for e in config["experiments"] for n in e["n_per_class"] for epoch in e["epochs"]]
     return list(dict.fromkeys(inputs))
+
+
+def layerwise_claims_inputs(wildcards):
+    """The layers stores of the listed layer-wise figures (figs 7-13), each once."""
+    inputs = []
+    for name in ("fig7", "fig8", "fig9a", "fig9b", "fig10", "fig11", "fig12", "fig13"):
+        if name in config["figures"]:
+            inputs += [s for s in FIGURES[name][1](wildcards) if s.endswith("layers.zarr")]
+    return list(dict.fromkeys(inputs))

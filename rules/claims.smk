@@ -9,6 +9,7 @@ rules/claim_inputs.smk, one line in CLAIMS; its thresholds come from config `cla
 # name -> input function (the stores its evaluate() reads)
 CLAIMS = {
     "network": network_claims_inputs,
+    "layerwise": layerwise_claims_inputs,
 }
 
 

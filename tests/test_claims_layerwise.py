@@ -106,3 +106,20 @@ def test_too_few_layers_and_no_weights_are_not_measured(tmp_path):
     assert by_claim[CLAIMS["W-outliers"][0]] == NOT_MEASURED
     assert by_claim[CLAIMS["CFAC"][0]] == NOT_MEASURED
     assert by_claim[CLAIMS["H-outliers"][0]] == HOLDS
+
+
+def test_evaluate_gives_the_report_its_verdicts_and_table1_rows(tmp_path):
+    """The claim-module interface: every verdict, and one Elimination per attribution claim
+    and layer, eliminated exactly where its verdict holds (the report's Table 1 rows)."""
+    from crossclass.claims.layerwise import KNOCKOUTS, evaluate
+    from crossclass.claims.report import table1
+
+    good = store(tmp_path, "good", [layer("1", 1, 0.1), layer("4", 10, 0.3),
+                                    layer("7", 100, 0.9)])
+    rows, eliminations = evaluate([str(good)], top=750.0)
+    assert rows == verdicts([good])
+    assert len(eliminations) == 3 * len(KNOCKOUTS)
+    assert all(e.eliminated for e in eliminations)
+    assert {(e.quantity, e.component) for e in eliminations} >= {("H^l", "H_class"),
+                                                                  ("W^l", "W_class")}
+    assert table1(eliminations)[("H^l", "C outliers")].startswith("H_class")

@@ -33,7 +33,7 @@ import xarray as xr
 
 from crossclass.analysis import layer_names, read_layer
 from crossclass.analysis.knockouts import error_spectra, feature_spectra, weight_spectra
-from crossclass.claims import HOLDS, NOT_MEASURED, Verdict, judge
+from crossclass.claims import HOLDS, NOT_MEASURED, Elimination, Verdict, judge
 from crossclass.stores import read_store
 
 ZERO = 1e-12  # relative round-off level of a zero eigenvalue
@@ -174,3 +174,29 @@ def table_rows(rows: list[Verdict]) -> list[tuple[str, str, str, str]]:
         out.append((quantity, feature, component,
                     f"{figure}: holds in {held} of {len(measured)} measured cases"))
     return out
+
+
+# the claims that attribute a feature to a knockout: Table 1 rows (quantity, feature, component)
+KNOCKOUTS = {"H-outliers": "H-minus-class", "H-bulk": "H-minus-class", "H-top": "H-minus-mean",
+             "Delta-outliers": "Delta-minus-class", "Delta-cross": "Delta-minus-class+cross",
+             "W-outliers": "W-minus-class"}
+
+
+def evaluate(paths: list[str], **thresholds: float) -> tuple[list[Verdict], list[Elimination]]:
+    """The claim-module interface (crossclass claims layerwise): the verdicts of `verdicts`
+    and, per attribution claim and layer, its Elimination row (after = the metric, eliminated
+    when the verdict holds)."""
+    if "top" in thresholds:
+        thresholds["top"] = int(thresholds["top"])
+    rows = verdicts(paths, **thresholds)
+    eliminations = []
+    by_statement = {CLAIMS[k][0]: k for k in KNOCKOUTS}
+    for v in rows:
+        key = by_statement.get(v.claim)
+        if key is None:
+            continue
+        _, _, quantity, feature, component, _ = CLAIMS[key]
+        eliminations.append(Elimination(
+            quantity, feature, component, KNOCKOUTS[key], f"{v.experiment} {v.metric}", None,
+            v.value, None if v.verdict == NOT_MEASURED else v.verdict == HOLDS))
+    return rows, eliminations
