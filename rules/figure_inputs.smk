@@ -59,7 +59,7 @@ def figure_view(name):
     """figure_data[name] with the experiment's sizes and epochs where the figure leaves them."""
     view = dict(config["figure_data"][name])
     if "dataset" in view:
-        exp = experiment(view["dataset"], view["net"])
+        exp = experiment(view["dataset"], view["net"], where=f"figure_data.{name}")
         view.setdefault("n_per_class", exp["n_per_class"])
         view.setdefault("epochs", exp["epochs"])
     return view

@@ -22,7 +22,7 @@ BROKEN = [
     ("figures: [fig99]\n",
      "figures.0: 'fig99' is not one of ['fig3', 'fig4', 'fig5', 'fig6', 'fig14', 'fig15',"),
     ("device: gpu\n", "device: 'gpu' does not match"),
-    ("bogus: 1\n", "('bogus' was unexpected) at (top level); allowed keys: analysis, data,"),
+    ("bogus: 1\n", "('bogus' was unexpected) at (top level); allowed keys: analysis, claims, data,"),
     ("analysis: {splits: [valid]}\n", "analysis.splits.0: 'valid' is not one of"),
     ("experiments: [{dataset: gmm, net: mlp, n_per_class: [0], epochs: [1]}]\n",
      "experiments.0.n_per_class.0: 0 is less than the minimum of 1"),
