@@ -61,4 +61,3 @@ rule all:
         CLAIMS_REPORT,
         experiment_targets(),
     default_target: True
-

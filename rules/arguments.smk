@@ -32,16 +32,16 @@ def dataset_options(name):
 def sgd_flags():
     """The SGD flags of `crossclass train` (Appendix D.1 values by default)."""
     t = config["training"]
-    return (f"--batch-size {t['batch_size']} --momentum {t['momentum']} "
-            f"--weight-decay {t['weight_decay']} --seed {t['seed']}")
+    return (
+        f"--batch-size {t['batch_size']} --momentum {t['momentum']} "
+        f"--weight-decay {t['weight_decay']} --seed {t['seed']}"
+    )
 
 
 def test_per_class_flag():
     """`--test-per-class M` of `crossclass data subsample`, or nothing for the whole split."""
     per_class = config["data"]["test_per_class"]
     return f"--test-per-class {per_class}" if per_class else ""
-
-
 
 
 def options_args(options, flag="--set"):
@@ -55,37 +55,41 @@ def spectrum_args(spec):
     return estimator.command_flags(spec)
 
 
-
 def spectrum_settings(name):
     """The estimator settings analysis.spectra[name], defaults filled in."""
     return estimator.check(config["analysis"]["spectra"][name], f"analysis.spectra.{name}")
-
-
 
 
 def mlr_args():
     """`--D --C --t --seed [--alpha] --weight-decay --max-iter` of figure_data.mlr."""
     m = config["figure_data"]["mlr"]
     alpha = "" if m["alpha"] is None else f" --alpha {m['alpha']}"
-    return (f"--D {m['D']} --C {m['C']} --t {m['t']} --seed {m['seed']}{alpha} "
-            f"--weight-decay {m['weight_decay']} --max-iter {m['max_iter']}")
+    return (
+        f"--D {m['D']} --C {m['C']} --t {m['t']} --seed {m['seed']}{alpha} "
+        f"--weight-decay {m['weight_decay']} --max-iter {m['max_iter']}"
+    )
 
 
 def mlr_study_args():
     """`crossclass mlr-study` flags of figure_data.mlr (convergence and SNR sweep)."""
     m = config["figure_data"]["mlr"]
-    return (f"--D {m['D']} --C {m['C']} --t {m['t']} --alpha {m['convergence_alpha']} "
-            f"--n-values {' '.join(map(str, m['convergence_n']))} --repeats {m['repeats']} "
-            f"--t-values {' '.join(map(str, m['t_sweep']))} --sweep-n {m['sweep_n']} "
-            f"--seed {m['seed']} --weight-decay {m['weight_decay']} --max-iter {m['max_iter']}")
-
+    return (
+        f"--D {m['D']} --C {m['C']} --t {m['t']} --alpha {m['convergence_alpha']} "
+        f"--n-values {' '.join(map(str, m['convergence_n']))} --repeats {m['repeats']} "
+        f"--t-values {' '.join(map(str, m['t_sweep']))} --sweep-n {m['sweep_n']} "
+        f"--seed {m['seed']} --weight-decay {m['weight_decay']} --max-iter {m['max_iter']}"
+    )
 
 
 def train_folder(wildcards, output):
     """BATCH.partial-HASH: where a batch trains, keyed by everything its runs depend on, so an
     interrupted attempt's finished runs are reused only by a rerun of the very same job."""
-    key = json.dumps([train_arguments(wildcards, index)
-                      for index in sweep_batches(wildcards.net)[int(wildcards.batch)]])
+    key = json.dumps(
+        [
+            train_arguments(wildcards, index)
+            for index in sweep_batches(wildcards.net)[int(wildcards.batch)]
+        ]
+    )
     return f"{output[0]}.partial-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 

@@ -6,13 +6,20 @@ def network_claims_inputs(wildcards):
     """The stores of the listed section-5/6 figures (fig4, fig5, fig6, fig16) and the summary
     stores of every analysed checkpoint (train split), each once."""
     inputs = []
-    for name, stores in (("fig4", fig4_inputs), ("fig5", fig5_inputs), ("fig6", fig6_inputs),
-                         ("fig16", fig16_inputs)):
+    for name, stores in (
+        ("fig4", fig4_inputs),
+        ("fig5", fig5_inputs),
+        ("fig6", fig6_inputs),
+        ("fig16", fig16_inputs),
+    ):
         if name in config["figures"]:
             inputs += stores(wildcards)
-    inputs += [SUMMARY.format(dataset=e["dataset"], net=e["net"], n=n, epoch=epoch,
-                              split="train")
-               for e in config["experiments"] for n in e["n_per_class"] for epoch in e["epochs"]]
+    inputs += [
+        SUMMARY.format(dataset=e["dataset"], net=e["net"], n=n, epoch=epoch, split="train")
+        for e in config["experiments"]
+        for n in e["n_per_class"]
+        for epoch in e["epochs"]
+    ]
     return list(dict.fromkeys(inputs))
 
 

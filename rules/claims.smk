@@ -5,7 +5,6 @@ report under "Claims"). To add a claim module NAME: crossclass/claims/NAME.py wi
 rules/claim_inputs.smk, one line in CLAIMS; its thresholds come from config `claims.NAME`
 (docs/analysis.md, "Claims")."""
 
-
 # name -> input function (the stores its evaluate() reads)
 CLAIMS = {
     "network": network_claims_inputs,

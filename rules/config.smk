@@ -24,6 +24,7 @@ from crossclass.sweep import BATCH_PREFIX, lr_grid
 
 SCHEMA = workflow.source_path("../config/schema.yaml")
 
+
 def config_error(error):
     """One line naming the config key, the bad value and what is allowed."""
     key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
@@ -79,8 +80,10 @@ def check_plugins(config):
             taken = plugins.plugin_options(group, name, sources)
             unknown = [] if taken is None else sorted(set(options) - set(taken))
             if unknown:
-                stop(f"{key}.{name}.{unknown[0]}: {name} takes no such option; "
-                     f"options: {', '.join(taken) or 'none'}")
+                stop(
+                    f"{key}.{name}.{unknown[0]}: {name} takes no such option; "
+                    f"options: {', '.join(taken) or 'none'}"
+                )
 
 
 def check_deflation(where, spec, size):
@@ -101,19 +104,27 @@ def check_experiments(config):
         epochs = train_epochs(exp["dataset"], exp["net"])
         late = [e for e in exp["epochs"] if e > epochs]
         if late:
-            stop(f"experiments ({exp['dataset']}, {exp['net']}).epochs {late} exceed "
-                 f"training.epochs = {epochs}")
+            stop(
+                f"experiments ({exp['dataset']}, {exp['net']}).epochs {late} exceed "
+                f"training.epochs = {epochs}"
+            )
     t = config["training"]
     if t["lr_min"] > t["lr_max"]:
         stop(f"training.lr_min = {t['lr_min']} exceeds training.lr_max = {t['lr_max']}")
     spectra = config["analysis"]["spectra"]
     for name in config["analysis"]["operators"]:
         if name not in spectra:
-            stop(f"analysis.operators.{name}: no settings {name!r} in analysis.spectra "
-                 f"({', '.join(sorted(spectra))})")
+            stop(
+                f"analysis.operators.{name}: no settings {name!r} in analysis.spectra "
+                f"({', '.join(sorted(spectra))})"
+            )
     for name, matrix in config["verification"].items():
-        size = matrix.get("p", SCHEMA_DOC["properties"]["verification"]["properties"][name][
-            "properties"]["p"]["default"])
+        size = matrix.get(
+            "p",
+            SCHEMA_DOC["properties"]["verification"]["properties"][name]["properties"]["p"][
+                "default"
+            ],
+        )
         check_deflation(f"verification.{name}.spectrum", matrix.get("spectrum", {}), size)
     mlr = config["figure_data"].get("mlr")
     if mlr is not None and mlr["D"] < mlr["C"]:

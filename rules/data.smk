@@ -1,5 +1,6 @@
 """Data: fetch each dataset once, then one balanced subsample store per n_per_class."""
 
+
 rule fetch_data:
     """Download a dataset's files into data.root (no-op for embedded datasets)."""
     localrule: True

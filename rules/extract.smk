@@ -2,6 +2,7 @@
 extended-gradient means (G's class / cross-class structure), every layer's section-7 statistics
 and a loss / error summary. The spectra reuse these stores (never recomputing the means)."""
 
+
 rule extract:
     """means.zarr, layers.zarr, summary.zarr of one checkpoint on one split."""
     group:

@@ -10,12 +10,15 @@ def check_figures(config, figures):
     for name in sorted(set(config["figures"]) | set(config["figure_options"])):
         if name not in figures:
             stop(f"figures: unknown figure {name!r}; available: {', '.join(figures)}")
-        taken = keyword_options(SOURCES / "crossclass" / "figures" / f"{name}.py", "draw",
-                                skip=2) or []
+        taken = (
+            keyword_options(SOURCES / "crossclass" / "figures" / f"{name}.py", "draw", skip=2) or []
+        )
         unknown = sorted(set(config["figure_options"].get(name, {})) - set(taken))
         if unknown:
-            stop(f"figure_options.{name}.{unknown[0]}: figure {name} takes no such option; "
-                 f"options: {', '.join(taken) or 'none'}")
+            stop(
+                f"figure_options.{name}.{unknown[0]}: figure {name} takes no such option; "
+                f"options: {', '.join(taken) or 'none'}"
+            )
     data = config["figure_data"]
     for name in config["figures"]:
         if name in ("fig15", "mlr"):
@@ -32,17 +35,23 @@ def check_figures(config, figures):
 def check_view(name, view, where, spectra):
     """One checkpoint view of a figure: its experiment, n, epochs and settings exist."""
     exp = experiment(view["dataset"], view["net"], where=where)
-    for key, allowed in (("n_per_class", exp["n_per_class"]), ("epoch", exp["epochs"]),
-                         ("epochs", exp["epochs"])):
+    for key, allowed in (
+        ("n_per_class", exp["n_per_class"]),
+        ("epoch", exp["epochs"]),
+        ("epochs", exp["epochs"]),
+    ):
         chosen = view.get(key, [])
-        missing = [v for v in (chosen if isinstance(chosen, list) else [chosen])
-                   if v not in allowed]
+        missing = [
+            v for v in (chosen if isinstance(chosen, list) else [chosen]) if v not in allowed
+        ]
         if missing:
             stop(f"{where}.{key} {missing} not in the experiment's {allowed}")
     for key in ("spectra", "plain"):
         if key in view and view[key] not in spectra:
-            stop(f"{where}.{key}: no settings {view[key]!r} in analysis.spectra "
-                 f"({', '.join(sorted(spectra))})")
+            stop(
+                f"{where}.{key}: no settings {view[key]!r} in analysis.spectra "
+                f"({', '.join(sorted(spectra))})"
+            )
     if "spectra" not in view:  # the layer-wise grids read layers stores only
         return
     deflate = spectra[view["spectra"]].get("deflate", 0)
@@ -51,11 +60,15 @@ def check_view(name, view, where, spectra):
     if name in ("fig3", "fig4", "fig17") and not deflate:
         stop(f"{where}.spectra: analysis.spectra.{view['spectra']} must deflate")
     if name in ("fig4", "fig3", "fig14", "fig17") and spectra[view["spectra"]].get("log"):
-        stop(f"{where}.spectra: {name} shows linear spectra; "
-             f"analysis.spectra.{view['spectra']} sets log")
+        stop(
+            f"{where}.spectra: {name} shows linear spectra; "
+            f"analysis.spectra.{view['spectra']} sets log"
+        )
     if name == "fig16" and not spectra[view["spectra"]].get("log"):
-        stop(f"{where}.spectra: fig16 needs a log spectrum (analysis.spectra."
-             f"{view['spectra']}.log: true)")
+        stop(
+            f"{where}.spectra: fig16 needs a log spectrum (analysis.spectra."
+            f"{view['spectra']}.log: true)"
+        )
 
 
 def figure_view(name, dataset=None):
@@ -87,31 +100,43 @@ def figure_views(name):
 
 def at_checkpoint(v, split=None):
     """The path keys of a view's one checkpoint (its split unless `split` is given)."""
-    return dict(dataset=v["dataset"], net=v["net"], n=v["n_per_class"], epoch=v["epoch"],
-                split=split or v["split"])
+    return dict(
+        dataset=v["dataset"],
+        net=v["net"],
+        n=v["n_per_class"],
+        epoch=v["epoch"],
+        split=split or v["split"],
+    )
 
 
 def fig3_inputs(wildcards):
     """Per row: the deflated hess spectra on train then test; then their summary stores."""
-    rows = [at_checkpoint(v, split) | {"settings": v["spectra"]}
-            for v in figure_views("fig3") for split in ("train", "test")]
-    return ([SPECTRUM.format(**at, operator="hess") for at in rows]
-            + [SUMMARY.format(**at) for at in rows])
+    rows = [
+        at_checkpoint(v, split) | {"settings": v["spectra"]}
+        for v in figure_views("fig3")
+        for split in ("train", "test")
+    ]
+    return [SPECTRUM.format(**at, operator="hess") for at in rows] + [
+        SUMMARY.format(**at) for at in rows
+    ]
 
 
 def fig4_inputs(wildcards):
     """hess, hess-minus-E (= G), hess-minus-G (= E) at one checkpoint, then its summary."""
     v = figure_view("fig4")
     at = at_checkpoint(v)
-    return ([SPECTRUM.format(**at, settings=v["spectra"], operator=op)
-             for op in ("hess", "hess-minus-E", "hess-minus-G")] + [SUMMARY.format(**at)])
+    return [
+        SPECTRUM.format(**at, settings=v["spectra"], operator=op)
+        for op in ("hess", "hess-minus-E", "hess-minus-G")
+    ] + [SUMMARY.format(**at)]
 
 
 def fig14_inputs(wildcards):
     """Per row: the plain (undeflated) hess spectrum; then the summary stores."""
     views = figure_views("fig14")
-    return ([SPECTRUM.format(**at_checkpoint(v), settings=v["spectra"], operator="hess")
-             for v in views] + [SUMMARY.format(**at_checkpoint(v)) for v in views])
+    return [
+        SPECTRUM.format(**at_checkpoint(v), settings=v["spectra"], operator="hess") for v in views
+    ] + [SUMMARY.format(**at_checkpoint(v)) for v in views]
 
 
 def fig16_inputs(wildcards):
@@ -125,8 +150,11 @@ def fig17_inputs(wildcards):
     """The deflated, then the plain hess spectrum of one checkpoint, then its summary."""
     v = figure_view("fig17")
     at = at_checkpoint(v)
-    return [SPECTRUM.format(**at, settings=v["spectra"], operator="hess"),
-            SPECTRUM.format(**at, settings=v["plain"], operator="hess"), SUMMARY.format(**at)]
+    return [
+        SPECTRUM.format(**at, settings=v["spectra"], operator="hess"),
+        SPECTRUM.format(**at, settings=v["plain"], operator="hess"),
+        SUMMARY.format(**at),
+    ]
 
 
 def fig15_inputs(wildcards):
@@ -139,27 +167,34 @@ def fig5_inputs(wildcards):
     the checkpoint's summary store."""
     v = figure_view("fig5")
     at = at_checkpoint(v)
-    return ([SPECTRUM.format(**at, settings=v["spectra"], operator=op)
-             for op in v["operators"]] + [SUMMARY.format(**at)])
+    return [SPECTRUM.format(**at, settings=v["spectra"], operator=op) for op in v["operators"]] + [
+        SUMMARY.format(**at)
+    ]
 
 
 def fig6_inputs(wildcards):
     """Deflated G spectra for every (n, epoch) (n-major), then the means stores of the same."""
     v = figure_view("fig6")
-    grid = [dict(dataset=v["dataset"], net=v["net"], n=n, epoch=epoch, split=v["split"])
-            for n in sorted(v["n_per_class"]) for epoch in sorted(v["epochs"])]
-    return ([SPECTRUM.format(**at, settings=v["spectra"], operator="G") for at in grid]
-            + [MEANS.format(**at) for at in grid])
+    grid = [
+        dict(dataset=v["dataset"], net=v["net"], n=n, epoch=epoch, split=v["split"])
+        for n in sorted(v["n_per_class"])
+        for epoch in sorted(v["epochs"])
+    ]
+    return [SPECTRUM.format(**at, settings=v["spectra"], operator="G") for at in grid] + [
+        MEANS.format(**at) for at in grid
+    ]
 
 
 def layers_inputs(wildcards):
     """The layers store, then the spectra of layer:<layer>:G, :KFAC, :CFAC."""
     v = figure_view("layers")
-    at = dict(dataset=v["dataset"], net=v["net"], n=v["n_per_class"], epoch=v["epoch"],
-              split=v["split"])
+    at = dict(
+        dataset=v["dataset"], net=v["net"], n=v["n_per_class"], epoch=v["epoch"], split=v["split"]
+    )
     return [LAYERS.format(**at)] + [
         SPECTRUM.format(**at, settings=v["spectra"], operator=f"layer:{v['layer']}:{op}")
-        for op in v["operators"]]
+        for op in v["operators"]
+    ]
 
 
 def mlr_inputs(wildcards):
@@ -169,26 +204,46 @@ def mlr_inputs(wildcards):
 
 def layer_grid_inputs(name):
     """Input function of a layer-wise grid figure: one layers store per dataset (row)."""
+
     def inputs(wildcards):
-        return [LAYERS.format(dataset=v["dataset"], net=v["net"], n=v["n_per_class"],
-                              epoch=v["epoch"], split=v["split"]) for v in figure_views(name)]
+        return [
+            LAYERS.format(
+                dataset=v["dataset"],
+                net=v["net"],
+                n=v["n_per_class"],
+                epoch=v["epoch"],
+                split=v["split"],
+            )
+            for v in figure_views(name)
+        ]
+
     return inputs
 
 
 def layer_spectra_inputs(name):
     """Input function of figs 11 / 12: the layers stores of figure_data[name] (one per dataset),
     then the spectra of layer:<layer>:G, :KFAC, :CFAC of every dataset and listed layer."""
+
     def inputs(wildcards):
         views = figure_views(name)
         stores = layer_grid_inputs(name)(wildcards)
-        spectra = [SPECTRUM.format(dataset=v["dataset"], net=v["net"], n=v["n_per_class"],
-                                   epoch=v["epoch"], split=v["split"], settings=v["spectra"],
-                                   operator=f"layer:{layer}:{op}")
-                   for v in views for layer in v.get("layers", [v.get("layer")])
-                   for op in ("G", "KFAC", "CFAC")]
+        spectra = [
+            SPECTRUM.format(
+                dataset=v["dataset"],
+                net=v["net"],
+                n=v["n_per_class"],
+                epoch=v["epoch"],
+                split=v["split"],
+                settings=v["spectra"],
+                operator=f"layer:{layer}:{op}",
+            )
+            for v in views
+            for layer in v.get("layers", [v.get("layer")])
+            for op in ("G", "KFAC", "CFAC")
+        ]
         return stores + spectra
-    return inputs
 
+    return inputs
 
 
 # name -> (report category, input function: the stores draw() reads, in its order)

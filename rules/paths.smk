@@ -66,9 +66,11 @@ def experiment_targets():
                 for split in analysis["splits"]:
                     at = dict(key, epoch=epoch, split=split)
                     targets += [path.format(**at) for path in (MEANS, LAYERS, SUMMARY)]
-                    targets += [SPECTRUM.format(**at, settings=settings, operator=op)
-                                for settings, ops in analysis["operators"].items()
-                                for op in ops]
+                    targets += [
+                        SPECTRUM.format(**at, settings=settings, operator=op)
+                        for settings, ops in analysis["operators"].items()
+                        for op in ops
+                    ]
     return targets
 
 

@@ -23,9 +23,13 @@ def analysis_command(threads):
     """The command an extract or spectra job runs: `crossclass`, or with analysis.gpus > 1
     torchrun starting one process per GPU (crossclass.curvature.distributed shards the data)."""
     if ANALYSIS_GPUS > 1:
-        return (f"torchrun --standalone --nproc-per-node {ANALYSIS_GPUS} -m crossclass.cli "
-                f"--threads {max(1, threads // ANALYSIS_GPUS)}")
+        return (
+            f"torchrun --standalone --nproc-per-node {ANALYSIS_GPUS} -m crossclass.cli "
+            f"--threads {max(1, threads // ANALYSIS_GPUS)}"
+        )
     return f"crossclass --threads {threads}"
+
+
 MACS_PER_S = 5.0e12 if GPUS else 2.0e10
 FALLBACK = {"mem_mb": 16000, "runtime": 240}
 
@@ -37,8 +41,11 @@ def experiment_size(dataset, net):
         data = sizes.dataset_size(dataset, config["datasets"].get(dataset, {}), SOURCES)
         shape = sizes.net_input_shape(net, data.in_shape)
         options = config["nets"].get(net, {})
-        return (data, sizes.parameter_count(net, shape, data.classes, options, SOURCES),
-                sizes.forward_macs(net, shape, data.classes, options, SOURCES))
+        return (
+            data,
+            sizes.parameter_count(net, shape, data.classes, options, SOURCES),
+            sizes.forward_macs(net, shape, data.classes, options, SOURCES),
+        )
     except (ValueError, KeyError):
         return None
 
@@ -68,8 +75,12 @@ def train_runtime(wildcards, attempt):
     if size is None:
         return FALLBACK["runtime"] * attempt
     data, _, macs = size
-    seen = (examples(data, wildcards.n, "train") + examples(data, wildcards.n, "test"))
-    runs = len(sweep_batches(wildcards.net)[int(wildcards.batch)]) if hasattr(wildcards, "batch") else 1
+    seen = examples(data, wildcards.n, "train") + examples(data, wildcards.n, "test")
+    runs = (
+        len(sweep_batches(wildcards.net)[int(wildcards.batch)])
+        if hasattr(wildcards, "batch")
+        else 1
+    )
     work = 3 * macs * seen * train_epochs(wildcards.dataset, wildcards.net) * runs
     return int(attempt * (10 + work / MACS_PER_S / 60))
 

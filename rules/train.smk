@@ -41,9 +41,7 @@ rule select_lr:
     """The sweep's learning rate with the lowest final test error (JSON)."""
     localrule: True
     input:
-        lambda wc: expand(
-            BATCH, batch=range(len(sweep_batches(wc.net))), allow_missing=True
-        ),
+        lambda wc: expand(BATCH, batch=range(len(sweep_batches(wc.net))), allow_missing=True),
     output:
         CHOICE,
     params:

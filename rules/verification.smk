@@ -1,5 +1,6 @@
 """Figure 15: build the two synthetic matrices and estimate their spectra."""
 
+
 rule verify_matrix:
     """A Figure-15 matrix Y with its exact eigenvalues (dense eigh, float64)."""
     localrule: True

@@ -78,7 +78,7 @@ def tiny_run(tmp_path_factory) -> Path:
     (the SLURM test compares its outputs with this local run)."""
     if "tiny" not in _RUNS:
         repo = repo_copy(tmp_path_factory.mktemp("repo"))
-        snakemake(repo, "--cores", "2", "--configfile", "tests/configs/tiny.yaml", timeout=900)
+        snakemake(repo, "--cores", "2", "--configfile", "tests/configs/tiny.yaml", timeout=1800)
         _RUNS["tiny"] = repo
     return _RUNS["tiny"]
 
