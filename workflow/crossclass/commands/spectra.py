@@ -43,8 +43,11 @@ def add_estimator_arguments(parser: argparse.ArgumentParser) -> None:
                    help="estimate the density of log(|lambda| + eps)")
     g.add_argument("--eps", type=float, default=1e-5)
     g.add_argument("--deflate", type=deflate_rank, default=0,
-                   help="rank deflated by subspace iteration first (integer, or C = classes)")
-    g.add_argument("--deflate-iters", type=int, default=128, help="subspace iterations T")
+                   help="rank deflated first (integer, or C = classes)")
+    g.add_argument("--deflate-iters", type=int, default=128,
+                   help="subspace iterations T (--deflate-method subspace)")
+    g.add_argument("--deflate-method", choices=["krylov", "subspace"], default="krylov",
+                   help="top-k eigensolver: block Lanczos, or the paper's SubspaceIteration")
     g.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False,
@@ -61,7 +64,7 @@ def estimator_kwargs(args: argparse.Namespace, num_classes: int | None = None) -
     return {"method": args.method, "M": args.M, "n_vec": args.n_vec, "K": args.K,
             "kappa": args.kappa, "M0": args.M0, "tau": args.tau, "log": args.log,
             "eps": args.eps, "deflate": deflate, "deflate_iters": args.deflate_iters,
-            "seed": args.seed}
+            "deflate_method": args.deflate_method, "seed": args.seed}
 
 
 def run_matrix(args: argparse.Namespace) -> None:
