@@ -7,9 +7,9 @@ import inspect
 from pathlib import Path
 
 from crossclass import plugins
-from crossclass.data.sizes import PAPER_SAMPLE_SIZES
 from crossclass.errors import UserError
 from crossclass.options import parse_options
+from crossclass.sample_sizes import PAPER_SAMPLE_SIZES
 
 
 def _make(args: argparse.Namespace, download: bool):

@@ -7,25 +7,15 @@ Modules, one concept each:
   digits     scikit-learn's bundled digits (embedded default, no download)
   synthetic  gmm (Gaussian mixture) and ccm (section 8, via crossclass.mlr)
   adapt      adapt_inputs: images to 32x32 for convolutional nets
-  sizes      PAPER_SAMPLE_SIZES, log_spaced_sizes (numpy only)
   subsample  balanced subsets, the index store and load_subset
-
-Names are imported on first use (PEP 562), so that `crossclass --help` needs no torch. The
-function `subsample` is imported from its module (crossclass.data.subsample): as a package
-attribute it would be shadowed by that submodule once imported.
+PAPER_SAMPLE_SIZES and log_spaced_sizes live in crossclass.sample_sizes (numpy only, so that
+the command line names them without importing torch) and are re-exported here.
 """
 
-import importlib
-
-_HOME = {"adapt_inputs": "adapt", "ArraySplits": "base", "PAPER_SAMPLE_SIZES": "sizes",
-         "log_spaced_sizes": "sizes", "load_subset": "subsample", "write_subset": "subsample"}
-
-
-def __getattr__(name: str):
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-
+from crossclass.data.adapt import adapt_inputs
+from crossclass.data.base import ArraySplits
+from crossclass.data.subsample import load_subset, subsample, write_subset
+from crossclass.sample_sizes import PAPER_SAMPLE_SIZES, log_spaced_sizes
 
 __all__ = ["PAPER_SAMPLE_SIZES", "ArraySplits", "adapt_inputs", "load_subset",
-           "log_spaced_sizes", "write_subset"]
+           "log_spaced_sizes", "subsample", "write_subset"]
