@@ -125,3 +125,16 @@ def test_low_rank_range_keeps_small_directions_of_a_long_float32_factor():
     U = torch.linalg.qr(U).Q.float()
     basis = LowRankOperator(U, torch.tensor([1.0, 1e-3, 1e-1])).range_basis()
     assert basis.dtype == torch.float32 and basis.shape == (200_000, 3)
+
+
+def test_projection_knockout_of_a_square_non_symmetric_matrix():
+    """A square weight matrix W (not symmetric) knocked out by a rank-2 part: no Lanczos scale
+    estimate (it needs symmetry), W (I - B^+ B) and (I - B B^+) W by the SVD of B."""
+    g = torch.Generator().manual_seed(0)
+    W = torch.randn(6, 6, generator=g, dtype=torch.float64)
+    B = torch.randn(6, 2, generator=g, dtype=torch.float64) @ torch.randn(
+        2, 6, generator=g, dtype=torch.float64)
+    got = projection_knockout(DenseOperator(W), B).matmat(torch.eye(6, dtype=torch.float64))
+    P_left = torch.eye(6, dtype=torch.float64) - B @ torch.linalg.pinv(B)
+    P_right = torch.eye(6, dtype=torch.float64) - torch.linalg.pinv(B) @ B
+    torch.testing.assert_close(got, P_left @ W @ P_right, rtol=1e-10, atol=1e-12)

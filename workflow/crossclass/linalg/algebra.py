@@ -101,12 +101,13 @@ def projection_knockout(
 
     B: a dense tensor or DenseOperator (SVD; U, V for singular values > rtol * max(s_max,
     scale)) or a LowRankOperator U_B diag(s) U_B^T (range from its r x r core; cost O(p r^2)).
-    scale: ||A||, estimated by `operator_scale` (20 products) for a square A when None.
+    scale: ||A||, estimated by `operator_scale` (20 Lanczos products) for a symmetric A when
+    None; else 0 (ranks judged against B's own scale).
     """
     if isinstance(B, DenseOperator):
         B = B.matrix
     if scale is None:
-        scale = operator_scale(A) if A.shape[0] == A.shape[1] else 0.0
+        scale = operator_scale(A) if A.symmetric else 0.0
     if isinstance(B, LowRankOperator):
         if A.shape != B.shape:
             raise UserError(f"projection knockout: A has shape {A.shape}, B has {B.shape}")
