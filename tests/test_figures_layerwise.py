@@ -55,7 +55,7 @@ def stores(tmp_path_factory):
 def check(tmp, name, inputs, *options):
     pdf = tmp / f"{name}.pdf"
     sets = [x for o in options for x in ("--set", o)]
-    assert main(["figure", name, "--inputs", *map(str, inputs), "--output", str(pdf),
+    assert main(["figure", name, "--inputs", *map(str, inputs), "--out", str(pdf),
                  *sets]) == 0
     for path in (pdf, pdf.with_suffix(".png")):
         assert path.stat().st_size > 10_000
@@ -78,4 +78,4 @@ def test_fig12_every_layer_and_dataset(stores, tmp_path):
 def test_fig11_refuses_two_layers(stores, tmp_path):
     layers, spectra = stores[0]
     assert main(["figure", "fig11", "--inputs", str(layers), *map(str, spectra),
-                 "--output", str(tmp_path / "x.pdf")]) != 0
+                 "--out", str(tmp_path / "x.pdf")]) != 0
