@@ -137,10 +137,8 @@ def test_damaged_checkpoint_advice_redoes_the_run(tmp_path):
     Snakemake redo the selected run (retrained: its hard-linked sweep copy shares the damage)
     and then extract; a missing one the same (linked again from the intact sweep run)."""
     repo = repo_copy(tmp_path / "repo")
-    choice = repo / "results/train/gmm/mlp/n6/choice.json"
-    snakemake(repo, str(choice.relative_to(repo)), "--cores", "2", "--configfile", str(TINY))
-    run = choice.parent / "selected"  # the chosen run, linked from the sweep
-    run = run.relative_to(repo)
+    run = Path("results/train/gmm/mlp/n6/selected")  # the chosen run, linked from the sweep
+    snakemake(repo, str(run), "--cores", "2", "--configfile", str(TINY))
     target = "results/extract/gmm/mlp/n6/e2/train/means.zarr"
     for damage in ("truncate", "delete"):
         checkpoint = repo / run / "checkpoints/epoch_0002.pt"
