@@ -43,10 +43,15 @@ def repo_copy(dest: Path) -> Path:
     return dest
 
 
-def snakemake(repo: Path, *args: str, check: bool = True, timeout: float = 300
-              ) -> subprocess.CompletedProcess:
-    """Run snakemake in `repo` with the copy's package first on the path."""
-    env = dict(os.environ, PYTHONPATH=str(repo / "workflow"))
+def snakemake(repo: Path, *args: str, check: bool = True, timeout: float = 300,
+              own_package: bool = True) -> subprocess.CompletedProcess:
+    """Run snakemake in `repo` with the copy's package first on the path (own_package), else
+    with whatever crossclass is installed (another checkout's)."""
+    env = dict(os.environ)
+    if own_package:
+        env["PYTHONPATH"] = str(repo / "workflow")
+    else:
+        env.pop("PYTHONPATH", None)
     proc = subprocess.run(["snakemake", *args], cwd=repo, env=env, capture_output=True,
                           text=True, timeout=timeout)
     if check and proc.returncode != 0:
@@ -54,10 +59,12 @@ def snakemake(repo: Path, *args: str, check: bool = True, timeout: float = 300
     return proc
 
 
-def planned(repo: Path, *targets: str, config: Path = TINY) -> dict[str, int]:
+def planned(repo: Path, *targets: str, config: Path = TINY, own_package: bool = True
+            ) -> dict[str, int]:
     """Rule -> job count of a dry run ({} when nothing is to be done); the generated
     spectra_<settings>_<k> rules are counted together as `spectra`."""
-    proc = snakemake(repo, "-n", *targets, "--configfile", str(config))
+    proc = snakemake(repo, "-n", *targets, "--configfile", str(config),
+                     own_package=own_package)
     text = proc.stdout + proc.stderr
     table = re.search(r"^job\s+count\n-+\s+-+\n(.*?)^total", text, re.M | re.S)
     if table is None:
@@ -250,3 +257,16 @@ def test_edited_shared_module_replans_exactly_its_importers(finished, module, re
         assert planned(finished) == {**{name: 1 for name in replanned}, "all": 1}
     finally:
         path.write_text(original)
+
+
+def test_code_hashes_read_the_sources_beside_the_snakefile(finished):
+    """With the package imported from another checkout (the installed one), editing this
+    workflow's own figure module still replans that figure: hashes read the files beside the
+    Snakefile, not the installed package."""
+    module = finished / "workflow" / "crossclass" / "figures" / "fig15.py"
+    original = module.read_text()
+    try:
+        module.write_text(original + "\n# an edit\n")
+        assert planned(finished, own_package=False) == {"fig15": 1, "all": 1}
+    finally:
+        module.write_text(original)
