@@ -127,7 +127,11 @@ def test_paper_grid_plans(repo):
     assert re.search(r"--out results/paper/train/mnist/vgg11/n10/batch9\.partial-\w+/lr99",
                      proc.stdout)
     assert proc.stdout.count(" train --subset ") == 10
-    assert "--checkpoints 10 50 100 200" in proc.stdout
+    assert "--metrics-only" in proc.stdout  # sweep_checkpoints: false in the paper config
+    selected = snakemake(repo, "-n", "--printshellcmds", "results/paper/train/mnist/vgg11/n10/"
+                         "selected", "--configfile", "config/paper.yaml").stdout
+    assert "--choice results/paper/train/mnist/vgg11/n10/choice.json" in selected
+    assert "--checkpoints 10 50 100 200" in selected
 
 
 def test_lint_is_clean(repo):
