@@ -1,7 +1,7 @@
 """Section-7 knockout spectra of one layer, from its layers-store matrices (read_layer).
 
-Projection knockout (section 3, docs/linalg.md): A ⊯ B = (I - U U^T) A (I - V V^T), U, V the left / right
-singular vectors of B for non-zero singular values (`linalg.projection_knockout`); for the
+Projection knockout (docs/linalg.md): A ⊯ B = (I - U U^T) A (I - V V^T), U, V the left /
+right singular vectors of B for non-zero singular values (`linalg.projection_knockout`); for the
 (d_out, d_in) weights the right factor is I - B^+ B. Everything is dense: d_in, d_out <= a few
 thousand. Spectra are descending; eigenvalues of PSD matrices, singular values of W.
 
