@@ -36,7 +36,7 @@ def spectrum_with_top(ax, ds, label: str) -> None:
     if top.size:
         mark_eigenvalues(ax, to_axis(ds, top, eps), 0.93, ms=4, color=OUTLIER_COLOR,
                          label=f"top {top.size} eigenvalues")
-    ax.legend(loc="upper right", fontsize="x-small")
+    ax.legend(loc="center right", fontsize="x-small")  # the top eigenvalues sit at the top
 
 
 def draw(inputs: list[str], output: str) -> None:
