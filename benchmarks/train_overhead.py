@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from crossclass.data import ArraySplits
+from crossclass.devices import resolve_device
 from crossclass.nets import mlp, resnet18, vgg11
 from crossclass.training import TrainConfig, fit, make_optimizer, train_epoch
-from crossclass.training.loop import resolve_device
 
 NETS = {"mlp": mlp, "resnet18": resnet18, "vgg11": vgg11}
 RESULTS = Path(__file__).parent / "results" / "train_overhead.md"

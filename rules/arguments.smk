@@ -24,9 +24,8 @@ def matrix_options(wildcards):
 
 
 def dataset_options(name):
-    """`--set k=v` flags of a dataset plugin (JSON values)."""
-    options = config["datasets"].get(name, {})
-    return options_args({k: json.dumps(v) for k, v in options.items()}, flag="--set")
+    """`--set k=JSON` flags of a dataset plugin."""
+    return format_options(config["datasets"].get(name, {}))
 
 
 def sgd_flags():
@@ -42,11 +41,6 @@ def test_per_class_flag():
     """`--test-per-class M` of `crossclass data subsample`, or nothing for the whole split."""
     per_class = config["data"]["test_per_class"]
     return f"--test-per-class {per_class}" if per_class else ""
-
-
-def options_args(options, flag="--set"):
-    """`--set k=v ...` from a dict, in sorted key order (stable command lines)."""
-    return " ".join(f"{flag} {shlex.quote(f'{k}={v}')}" for k, v in sorted(options.items()))
 
 
 def spectrum_args(spec):
@@ -101,10 +95,7 @@ def train_arguments(wildcards, index=None):
 
 @functools.cache
 def _train_arguments(dataset, net, index):
-    net_options = options_args(
-        {k: json.dumps(v) for k, v in config["nets"].get(net, {}).items()}, flag="--set"
-    )
-    progress = "" if config["progress"] else "--no-progress"
+    net_options = format_options(config["nets"].get(net, {}))
     epochs = sorted(experiment(dataset, net)["epochs"])
     keep = f"--checkpoints {' '.join(map(str, epochs))}"
     if index is not None and not config["training"]["sweep_checkpoints"]:
@@ -114,7 +105,7 @@ def _train_arguments(dataset, net, index):
         f"--root {shlex.quote(config['data']['root'])} --net {net} {net_options} "
         f"{rate}--epochs {train_epochs(dataset, net)} {sgd_flags()} "
         f"{keep} --resume-interval {config['training']['resume_interval']} "
-        f"--device {DEVICE} {progress}"
+        f"--device {DEVICE} {PROGRESS}"
     )
 
 

@@ -23,7 +23,7 @@ for claims_name, claims_inputs in CLAIMS.items():
             CLAIMS_FILE.format(name=claims_name),
         params:
             name=claims_name,
-            thresholds=options_args(config["claims"].get(claims_name, {})),
+            thresholds=format_options(config["claims"].get(claims_name, {})),
             code=code("crossclass.commands.claims", f"crossclass.claims.{claims_name}"),
         localrule: True
         conda:
@@ -45,7 +45,7 @@ rule claims_report:
         claims=report(CLAIMS_REPORT, caption=f"{CAPTIONS}/claims.rst", category="Claims"),
         table1=report(TABLE1, caption=f"{CAPTIONS}/table1.rst", category="Claims"),
     params:
-        code=code("crossclass.commands.claims"),
+        code=code("crossclass.commands.claims_report"),
     localrule: True
     conda:
         ENV

@@ -17,7 +17,9 @@ import jsonschema
 import yaml
 from snakemake.utils import validate
 
-from crossclass import estimator, plugins, sizes
+from crossclass import estimator, operator_names, plugins, sizes
+from crossclass.layer_names import linear_layers
+from crossclass.options import format_options
 from crossclass.provenance import code_hash
 from crossclass.signatures import keyword_options
 from crossclass.sweep import BATCH_PREFIX, lr_grid
@@ -41,6 +43,7 @@ def config_error(error):
 with open(SCHEMA) as f:
     SCHEMA_DOC = yaml.safe_load(f)
 SCHEMA_DOC["$defs"]["spectrum"] = estimator.json_schema()  # one definition of the settings
+SCHEMA_DOC["$defs"]["operator"]["pattern"] = operator_names.PATTERN  # one registry of names
 
 
 def stop(message):
@@ -164,5 +167,48 @@ def analysed_epochs(wildcards):
     return sorted(experiment(wildcards.dataset, wildcards.net)["epochs"])
 
 
+def layer_references(config):
+    """[(config key, net, layer name)] of every layer the requested figures and the
+    analysed operators name (`layer`, `layers` and `layer:<name>:<kind>` operators)."""
+    refs = []
+    for name in config["figures"]:
+        view = config["figure_data"].get(name, {})
+        where = f"figure_data.{name}"
+        if isinstance(view.get("layer"), str):
+            refs.append((f"{where}.layer", view["net"], view["layer"]))
+        refs += [(f"{where}.layers", view["net"], layer) for layer in view.get("layers", [])]
+        refs += [(f"{where}.operators", view["net"], layer) for layer in
+                 operator_layers(view.get("operators", []))]
+    for settings, ops in config["analysis"]["operators"].items():
+        refs += [(f"analysis.operators.{settings}", exp["net"], layer)
+                 for exp in config["experiments"] for layer in operator_layers(ops)]
+    return refs
+
+
+def operator_layers(names):
+    """The layers that `layer:<name>:<kind>` operator names name."""
+    return [operator_names.parse_operator(n)[0] for n in names if n.startswith("layer:")]
+
+
+def check_layers(config):
+    """Every layer the config names is an nn.Linear of its net (crossclass.layer_names: cached,
+    so only a plan after a change of the nets or their options imports torch)."""
+    refs = layer_references(config)
+    if not refs:
+        return
+    sources = Path(workflow.basedir) / "workflow"
+    nets = {net: config["nets"].get(net, {}) for _, net, _ in refs}
+    try:
+        linear = linear_layers(nets, Path(".snakemake/crossclass/linear_layers.json"),
+                               code_hash(sources, "crossclass.nets"))
+    except ValueError as err:
+        stop(f"nets: {err}")
+    for where, net, layer in refs:
+        if layer not in linear[net]:
+            stop(f"{where}: {net} has no nn.Linear layer {layer!r}; "
+                 f"its layers: {', '.join(linear[net])}")
+
+
 check_plugins(config)
 check_experiments(config)
+check_layers(config)

@@ -26,7 +26,7 @@ rule extract:
         conv="--conv-layers" if config["analysis"]["conv_layers"] else "",
         device=DEVICE,
         progress=PROGRESS,
-        code=code("crossclass.commands.analyze"),
+        code=code("crossclass.commands.extract"),
         command=lambda wc, threads: analysis_command(threads),
     log:
         log_path("extract", CHECKPOINT_KEY),

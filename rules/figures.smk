@@ -32,7 +32,7 @@ for figure_name, (figure_category, figure_inputs) in FIGURES.items():
             ),
         params:
             name=figure_name,
-            options=options_args(config["figure_options"].get(figure_name, {})),
+            options=format_options(config["figure_options"].get(figure_name, {})),
             code=figure_code(figure_name),
         localrule: True
         conda:

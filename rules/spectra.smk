@@ -46,7 +46,7 @@ for spectra_index, ((spectra_settings, spectra_ops), spectra_checkpoints) in enu
             spectrum=spectrum_args(spectrum_settings(spectra_settings)),
             device=DEVICE,
             progress=PROGRESS,
-            code=code("crossclass.commands.analyze"),
+            code=code("crossclass.commands.operator_spectrum"),
             command=lambda wc, threads: analysis_command(threads),
         log:
             log_path("spectra", f"{{checkpoint}}/{spectra_settings}"),
@@ -70,7 +70,8 @@ rule mlr_spectrum:
         directory(MLR),
     params:
         mlr=lambda wc: mlr_args(),
-        code=code("crossclass.commands.analyze"),
+        progress=PROGRESS,
+        code=code("crossclass.commands.mlr_spectrum"),
     log:
         log_path("mlr_spectrum", "n{n}"),
     benchmark:
@@ -80,7 +81,7 @@ rule mlr_spectrum:
     threads: 1
     shell:
         "crossclass --threads {threads} mlr-spectrum {params.mlr} --n-per-class {wildcards.n} "
-        "--out {output} > {log} 2>&1"
+        "{params.progress} --out {output} > {log} 2>&1"
 
 
 rule mlr_study:
@@ -90,7 +91,7 @@ rule mlr_study:
         directory(MLR_STUDY),
     params:
         mlr=lambda wc: mlr_study_args(),
-        code=code("crossclass.commands.analyze"),
+        code=code("crossclass.commands.mlr_study"),
     log:
         log_path("mlr_study", "study"),
     benchmark:

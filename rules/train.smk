@@ -50,7 +50,7 @@ rule select_lr:
             for b, batch in enumerate(sweep_batches(wc.net))
             for i in batch
         ),
-        code=code("crossclass.commands.train"),
+        code=code("crossclass.commands.select_lr"),
     log:
         log_path("select_lr", KEY),
     benchmark:

@@ -7,7 +7,7 @@ rule verify_matrix:
     output:
         directory(VERIFY_MATRIX),
     params:
-        options=lambda wc: options_args(matrix_options(wc)),
+        options=lambda wc: format_options(matrix_options(wc)),
         code=code("crossclass.commands.verify"),
     conda:
         ENV

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from crossclass.analysis import read_layer
+from crossclass.analysis import layer_store, means_store, read_layer
+from crossclass.analysis import summary as summary_module
 from crossclass.cli import main
 from crossclass.curvature import LabeledData, ModelFunction, extended_gradient_means
 from crossclass.data import load_subset
@@ -187,6 +188,10 @@ def test_extract_means_layers_summary(mlp_run, mlp_reference, tmp_path_factory):
     grads = torch.autograd.grad(F.cross_entropy(logits, y), list(model.parameters()))
     norm = float(torch.linalg.norm(torch.cat([g.reshape(-1) for g in grads])))
     assert float(summary["grad_norm"]) == pytest.approx(norm, rel=1e-10)
+    # every variable the documented schemas name is in the stores
+    for schema, store in ((means_store.SCHEMA, ds), (layer_store.SCHEMA, layers),
+                          (summary_module.SCHEMA, summary)):
+        assert set(schema.names) <= set(store.variables), set(schema.names) - set(store.variables)
 
 
 @pytest.fixture(scope="module")

@@ -73,6 +73,10 @@ BROKEN = [
      "verification.fig15a.spectrum.M0: 1 is less than the minimum of 2"),
     ("figure_data: {fig7: {datasets: [gmm, mnist]}}\n",
      "figure_data.fig7: no experiment (mnist, mlp)"),
+    ("figure_data: {fig12: {layers: ['1', '99']}}\n",
+     "figure_data.fig12.layers: mlp has no nn.Linear layer '99'; its layers: 1, 4, 7"),
+    ("analysis: {operators: {density: ['layer:fc9:KFAC']}}\n",
+     "analysis.operators.density: mlp has no nn.Linear layer 'fc9'; its layers: 1, 4, 7"),
 ]
 
 

@@ -14,10 +14,19 @@ Subpackages and modules, one concept each (lower layers never import higher ones
   claims       the paper's claims judged from the stores
   figures      one module per figure; report holds their captions
   verification synthetic matrices with known spectra (Figure 15)
-  commands     the `crossclass` console subcommands that the Snakemake rules call
-  stores, plugins, provenance, signatures, options, errors
-               atomic Zarr stores, entry-point registries, source hashes, static option
-               checks, KEY=VALUE parsing, the one-line user error
+  commands     the `crossclass` console subcommands that the Snakemake rules call, one module
+               each; cli the entry point, cli_arguments the argument groups they share
+  estimator    the one typed definition of the spectrum estimator settings
+  operator_names  the registry of operator names (hess, G, its parts, layer:<name>:<kind>)
+  layer_names  the nn.Linear layers of a network plugin, cached for planning
+  sizes, sample_sizes  store and job sizes at any scale; the paper's sample sizes
+  devices      `auto` / cpu / cuda device names
+  stores, store_docs  atomic Zarr stores and their schemas; docs/stores.md rendered from them
+  plugins, provenance, signatures, options, errors
+               entry-point registries, source hashes, static option checks, KEY=VALUE
+               parsing, the one-line user error
+The planner (rules/*.smk) imports only the torch-free modules: sweep, estimator,
+operator_names, layer_names, sizes, plugins, provenance, signatures, options.
 """
 
 __version__ = "0.1.0"

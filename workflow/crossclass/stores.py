@@ -17,6 +17,7 @@ import shutil
 import uuid
 import warnings
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,24 @@ from zarr.errors import UnstableSpecificationWarning, ZarrUserWarning
 
 from crossclass.errors import UserError
 from crossclass.provenance import code_version
+
+
+@dataclass(frozen=True)
+class StoreSchema:
+    """A store's documented schema, kept beside the code that writes and reads it and rendered
+    into docs/stores.md by crossclass.store_docs.
+
+    variables: (names, dims, meaning) rows, names a tuple of variable names sharing the row;
+    intro / notes: text before / after the table (keys and params)."""
+
+    variables: tuple[tuple[tuple[str, ...], str, str], ...] = ()
+    intro: str = ""
+    notes: str = ""
+
+    @property
+    def names(self) -> list[str]:
+        """Every variable name of the table."""
+        return [name for names, _, _ in self.variables for name in names]
 
 
 def write_store(

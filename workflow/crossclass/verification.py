@@ -11,6 +11,18 @@ from __future__ import annotations
 
 import torch
 
+from crossclass.stores import StoreSchema
+
+# the store this module writes and reads (docs/stores.md is rendered from it)
+SCHEMA = StoreSchema(
+    variables=(
+        (('Y',), '(row, col)', 'the symmetric Figure-15 matrix, float64, chunks 500 x 500'),
+        (('eigenvalues',), '(eigen,)', '`eigvalsh(Y)`, ascending (dense, exact)'),
+    ),
+    notes=('Keys: `matrix` (`fig15a` or `fig15b`). params: `matrix`, `seed`, `p` (and `n` for '
+           'fig15b).'),
+)
+
 
 def fig15a_matrix(seed: int = 0, p: int = 2000, *, dtype: torch.dtype = torch.float64,
                   device: torch.device | str = "cpu") -> torch.Tensor:

@@ -15,14 +15,14 @@ from crossclass.analysis.layer_store import layer_names, layers_dataset, read_la
 from crossclass.analysis.means_store import lowrank_eigenvalues, means_dataset, read_means
 from crossclass.analysis.mlr import mlr_spectrum_dataset
 from crossclass.analysis.network import Network, load_network
-from crossclass.analysis.operators import network_operator, parse_operator
+from crossclass.analysis.operators import network_operator
 from crossclass.analysis.spectra import mean_eigenvalue, operator_spectra, operator_spectrum
 from crossclass.analysis.summary import summary_dataset
 
 __all__ = [
     "Network", "extract", "layer_names", "layers_dataset", "load_network",
     "lowrank_eigenvalues", "mean_eigenvalue", "means_dataset", "mlr_spectrum_dataset",
-    "network_operator", "operator_spectra", "operator_spectrum", "parse_operator", "read_layer",
+    "network_operator", "operator_spectra", "operator_spectrum", "read_layer",
     "read_means",
     "summary_dataset",
 ]

@@ -13,6 +13,28 @@ import numpy as np
 import xarray as xr
 
 from crossclass.errors import UserError
+from crossclass.stores import StoreSchema
+
+# the store this module writes and reads (docs/stores.md is rendered from it)
+SCHEMA = StoreSchema(
+    variables=(
+        (('nc_nc1', 'nc_equinorm', 'nc_equiangular_std', 'nc_equiangular_shift',
+          'nc_self_duality', 'nc_ncc_agreement'), '(layer,)',
+         "neural-collapse metrics of the layer's class means"),
+        (('grad_norm',), '(layer,)', "norm of the layer's weight gradient"),
+        (('kfac_rel_err', 'cfac_rel_err'), '(layer,)',
+         '|G^l - KFAC^l|_F / |G^l|_F and the same for CFAC'),
+        (('d_in', 'd_out'), '(layer,)', "the layer's input and output sizes"),
+    ),
+    intro=("Every analysed layer's `layer_dataset` (docs/layerwise.md) in one Dataset, its "
+           'variables and own dimensions renamed `<layer>:<name>` (e.g. `classifier.7:H` on '
+           '`classifier.7:feature`, `classifier.7:feature_b`); `class` and `class_b` are shared.'
+           ' Coordinate `layer` (dim `layer`): the layer names in module order (nn.Linear, and '
+           'nn.Conv2d with `--conv-layers`), with the per-layer scalars stacked on it:'),
+    notes=("`read_layer(ds, name)` gives one layer's Dataset back with its own names. Keys as "
+           "the means store; params add `eta` (the checkpoint's weight decay, for the weight "
+           'decomposition).'),
+)
 
 SHARED_DIMS = ("class", "class_b")
 SEP = ":"

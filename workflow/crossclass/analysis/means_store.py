@@ -18,7 +18,26 @@ import xarray as xr
 from crossclass.curvature import ExtendedMeans, GDecomposition
 from crossclass.errors import UserError
 from crossclass.linalg import LowRankOperator
-from crossclass.stores import read_store
+from crossclass.stores import StoreSchema, read_store
+
+# the store this module writes and reads (docs/stores.md is rendered from it)
+SCHEMA = StoreSchema(
+    variables=(
+        (('means',), '(param, class, class_b)',
+         "extended-gradient means g_{c,c'} = `means[:, c, c']` (true gradient sign), chunked"
+         ' along `param`'),
+        (('weights',), '(class, class_b)', "w_{c,c'}"),
+        (('eig_class',), '(rank_class,)', 'eigenvalues of G_class (C, descending)'),
+        (('eig_cross',), '(rank_cross,)',
+         'eigenvalues of G_cross (C(C-1) factors; rank <= C(C-2))'),
+        (('eig_same',), '(rank_same,)', "eigenvalues of G_{c=c'} (C)"),
+        (('eig_lowrank',), '(rank_lowrank,)',
+         "eigenvalues of G_class + G_cross + G_{c=c'} (C^2 + C factors; rank <= C^2)"),
+    ),
+    notes=("Keys: `dataset, net, n_per_class, epoch` (the checkpoint's) and `split`. params: "
+           '`checkpoint, subset, split, batch_size, float64, p, num_classes, n` (examples per '
+           'class of the split).'),
+)
 
 CHUNK_ELEMENTS = 1 << 21  # elements per chunk of the means array (16 MiB in float64)
 ROW_CHUNK = 1 << 16

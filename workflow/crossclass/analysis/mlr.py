@@ -23,6 +23,22 @@ from crossclass.mlr import (
     symmetric_probabilities,
     train_mlr,
 )
+from crossclass.stores import StoreSchema
+
+# the store this module writes and reads (docs/stores.md is rendered from it)
+SCHEMA = StoreSchema(
+    variables=(
+        (('empirical_eigenvalues',), '(eigen,)',
+         'eigenvalues of the sampled G (DC x DC, dense), descending'),
+        (('theory_eigenvalues',), '(eigen,)',
+         'Theorem 8.1 eigenvalues with multiplicities, descending'),
+        (('theory_values', 'theory_multiplicities'), '(group,)',
+         'the four groups (outliers, mini-bulk, bulk, zero)'),
+    ),
+    notes=('Keys: `D`, `C`, `n_per_class`, `seed`. params: `D, C, t, alpha` (given, or measured '
+           'as 1 - Ave p_{i,c,c} of the trained MLR), `mode` (`symmetric` with --alpha: the '
+           'probabilities of Definition 8.2; `trained`: an L-BFGS MLR), `n_per_class, seed`.'),
+)
 
 MAX_DIM = 8192  # dense eigh of the DC x DC FIM
 GROUPS = ("outliers", "mini-bulk", "bulk", "zero")

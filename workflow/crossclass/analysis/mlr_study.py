@@ -30,6 +30,33 @@ from crossclass.mlr import (
     sample_ccm,
     train_mlr,
 )
+from crossclass.stores import StoreSchema
+
+# the store this module writes and reads (docs/stores.md is rendered from it)
+SCHEMA = StoreSchema(
+    variables=(
+        (('rel_fro_error',), '(n, repeat)', '|G_n - E G|_F / |E G|_F'),
+        (('eig_error',), '(n, repeat)',
+         'max_i |lambda_i(G_n) - lambda_i(E G)| / lambda_1(E G) (<= the above times |E G|_F '
+         '/ lambda_1, Weyl)'),
+        (('expected_rel_rms',), '(n,)',
+         'sqrt(`monte_carlo_fim_mse`) / |E G|_F, the exact n^{-1/2} rate'),
+        (('mc_eigenvalues', 'theory_eigenvalues'), '(eigen,)',
+         'G_n at the largest n (first repeat) and Theorem 8.1, descending'),
+        (('alpha',), '(t,)', '1 - Ave p_{y} of the trained MLR'),
+        (('train_error', 'test_error'), '(t,)',
+         'argmax misclassification; test: a fresh sample of the same size'),
+        (('outlier_minibulk', 'outlier_bulk', 'minibulk_bulk'), '(t,)',
+         "ratios of group means of the trained G's spectrum: top C, next C(C-2), the "
+         '(D-C)(C-1) after the first C(C-1) (NaN for an empty group)'),
+        (('theory_<ratio>',), '(t,)', 'the same ratios of Theorem 8.1 at the measured alpha'),
+    ),
+    intro=("(a) the sampled G_n at the theorem's own setting (symmetric probabilities, "
+           '`--alpha`, SNR `--t`) for each n of `--n-values`, `--repeats` samples each; (c) an '
+           'MLR trained (L-BFGS) on CCM(D, C) with `--sweep-n` per class for each t of '
+           '`--t-values`.'),
+    notes=('Keys: `D`, `C`, `seed`. params: every flag.'),
+)
 
 RATIOS = ("outlier_minibulk", "outlier_bulk", "minibulk_bulk")
 

@@ -1,19 +1,10 @@
 """Named network operators (p x p symmetric LinearOperators) for spectra and knockouts.
 
-Whole network (theta = all parameters):
-  hess, G, E                  Hess, G (eq. 5.1), E (eq. 5.2)
-  hess-minus-G, hess-minus-E  Hess - G (= E), Hess - E (= G), subtraction
-  G_class, G_cross, G_within, G_same             eq. 6.4 parts (G_same = G_{c=c'})
-  G-minus-<part>              subtraction knockout G - G_<part>
-  G-project-<part>            projection knockout (class, cross, same)
-Layer <name> (an nn.Linear; weight block only, row-major vec of W[out, in]):
-  layer:<name>:G and :G_class/:G_cross/:G_within/:G_same   the block G^l and its parts
-  layer:<name>:KFAC, :CFAC    H^{l-1} (x) Delta^l, Ave_c H_c^{l-1} (x) Delta_c^l
-  layer:<name>:H, :H_class, :H_within                      (d_in, d_in)
-  layer:<name>:Delta, :Delta_class, :Delta_cross, :Delta_within, :Delta_same  (d_out, d_out)
-G parts reuse given means (sliced to the layer's parameters for G^l: the gradient of a
-parameter block is the block of the gradient), else compute them; layer moments come from a
-layers store when given, else from one capture pass of that layer.
+The names are crossclass.operator_names (whole network: hess, G, E, the parts of G and their
+knockouts; layer:<name>:<kind>: an nn.Linear's weight block G^l, its parts, KFAC, CFAC and the
+feature / error moments). G parts reuse given means (sliced to the layer's parameters for G^l:
+the gradient of a parameter block is the block of the gradient), else compute them; layer
+moments come from a layers store when given, else from one capture pass of that layer.
 """
 
 from __future__ import annotations
@@ -35,34 +26,9 @@ from crossclass.errors import UserError
 from crossclass.layerwise import capture, error_stats, feature_stats
 from crossclass.layerwise.kronecker import cfac, kfac
 from crossclass.linalg import DenseOperator, LinearOperator
+from crossclass.operator_names import parse_operator
 
-PARTS = ("class", "cross", "within", "same")
-PROJECTABLE = ("class", "cross", "same")
-NETWORK = ("hess", "G", "E", "hess-minus-G", "hess-minus-E",
-           *(f"G_{p}" for p in PARTS), *(f"G-minus-{p}" for p in PARTS),
-           *(f"G-project-{p}" for p in PROJECTABLE))
-LAYER = ("G", *(f"G_{p}" for p in PARTS), "KFAC", "CFAC", "H", "H_class", "H_within",
-         "Delta", "Delta_class", "Delta_cross", "Delta_within", "Delta_same")
 MOMENTS = {"KFAC": ("H", "Delta"), "CFAC": ("H_c", "Delta_c")}  # else the kind's own matrix
-
-
-def parse_operator(name: str) -> tuple[str | None, str]:
-    """'G_class' -> (None, 'G_class'); 'layer:fc.1:KFAC' -> ('fc.1', 'KFAC'); else UserError."""
-    if name.startswith("layer:"):
-        layer, _, kind = name[len("layer:"):].rpartition(":")
-        if layer and kind in LAYER:
-            return layer, kind
-        raise UserError(f"bad layer operator {name!r}; expected layer:<name>:<kind> with kind "
-                        f"in {list(LAYER)}")
-    if name in NETWORK:
-        return None, name
-    raise UserError(f"unknown operator {name!r}; choose one of {list(NETWORK)} or "
-                    f"layer:<name>:<kind> with kind in {list(LAYER)}")
-
-
-def needs_means(name: str) -> bool:
-    """Whether operator `name` uses the extended-gradient means."""
-    return parse_operator(name)[1].startswith(("G_", "G-"))
 
 
 def layers_store_inputs(name: str) -> list[str]:

@@ -22,8 +22,9 @@ import xarray as xr
 
 from crossclass.analysis.means_store import read_means
 from crossclass.analysis.network import Network
-from crossclass.analysis.operators import layers_store_inputs, needs_means, network_operator
+from crossclass.analysis.operators import layers_store_inputs, network_operator
 from crossclass.linalg import estimate_spectrum
+from crossclass.operator_names import needs_means
 from crossclass.stores import read_store
 
 

@@ -16,6 +16,21 @@ import torch.nn.functional as F
 import xarray as xr
 
 from crossclass.analysis.network import Network
+from crossclass.stores import StoreSchema
+
+# the store this module writes and reads (docs/stores.md is rendered from it)
+SCHEMA = StoreSchema(
+    variables=(
+        (('loss', 'error'), '()',
+         'mean cross-entropy and fraction misclassified on the split, eval mode'),
+        (('grad_norm',), '()', '|grad of the mean loss| over all parameters'),
+        (('objective_grad_norm',), '()', 'the same with the weight-decay term eta theta'),
+        (('num_params', 'num_examples'), '()', 'p and N'),
+        (('train_loss', 'train_error', 'test_loss', 'test_error'), '()',
+         "the checkpoint's epoch in the training history, eval mode (NaN at epoch 0)"),
+    ),
+    notes=('Keys as the means store. Figures print these in their subtitles.'),
+)
 
 
 def summary_dataset(net: Network, *, progress: bool = False) -> xr.Dataset:

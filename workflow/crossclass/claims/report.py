@@ -19,6 +19,17 @@ from pathlib import Path
 
 from crossclass.claims import FAILS, HOLDS, NOT_MEASURED, Elimination, Verdict
 from crossclass.errors import UserError
+from crossclass.stores import StoreSchema
+
+# the store this module writes and reads (docs/stores.md is rendered from it)
+SCHEMA = StoreSchema(
+    notes=('`claims/{module}.json`: `{"module", "verdicts": [{claim, section, experiment, '
+           'metric, value, rule, verdict}], "eliminations": [{quantity, feature, component, '
+           'knockout, experiment, before, after, eliminated}]}` of one claim module. `claims.md`'
+           ' (every verdict with its number) and `table1.md` (Table 1, then every knockout '
+           'measured) are gathered from all of them and shown in the report under "Claims" '
+           '(docs/analysis.md, "Claims").'),
+)
 
 
 def _atomic_text(text: str, path: str | os.PathLike) -> Path:

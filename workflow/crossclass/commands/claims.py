@@ -1,8 +1,8 @@
-"""`crossclass claims MODULE --inputs STORE... --out JSON [--set threshold=value ...]` and
-`crossclass claims-report --inputs JSON... --claims MD --table1 MD`.
+"""`crossclass claims MODULE --inputs STORE... --out JSON [--set threshold=value ...]`.
 
 MODULE names `crossclass.claims.MODULE`, whose `evaluate(inputs, **thresholds)` returns
-(verdicts, eliminations); the report gathers every module's file (docs/analysis.md, "Claims").
+(verdicts, eliminations); `crossclass claims-report` gathers every module's file
+(docs/analysis.md, "Claims").
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def available() -> list[str]:
                   if m.name not in HELPERS)
 
 
-def run_claims(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> None:
     from crossclass.claims.report import write_rows
 
     if args.module not in available():
@@ -38,13 +38,6 @@ def run_claims(args: argparse.Namespace) -> None:
           f"{len(eliminations)} knockouts -> {args.out}")
 
 
-def run_report(args: argparse.Namespace) -> None:
-    from crossclass.claims.report import write_reports
-
-    write_reports(args.inputs, args.claims, args.table1)
-    print(f"{len(args.inputs)} claim files -> {args.claims}, {args.table1}")
-
-
 def register(subparsers) -> None:
     parser = subparsers.add_parser("claims", help="judge one claim module from stores",
                                    description=__doc__.splitlines()[0])
@@ -54,11 +47,4 @@ def register(subparsers) -> None:
     parser.add_argument("--out", required=True, help="verdict file (JSON)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a threshold of the module; repeatable")
-    parser.set_defaults(func=run_claims)
-    report = subparsers.add_parser("claims-report", help="claims report and Table 1",
-                                   description="Gather verdict files into results/claims.md "
-                                               "and results/table1.md.")
-    report.add_argument("--inputs", nargs="+", required=True, help="verdict files (JSON)")
-    report.add_argument("--claims", required=True, help="claims report (markdown)")
-    report.add_argument("--table1", required=True, help="Table 1 (markdown)")
-    report.set_defaults(func=run_report)
+    parser.set_defaults(func=run)

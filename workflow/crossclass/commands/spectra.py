@@ -14,26 +14,21 @@ from __future__ import annotations
 import argparse
 
 from crossclass import estimator
-
-
-def add_estimator_arguments(parser: argparse.ArgumentParser) -> None:
-    """The estimator flags (crossclass.estimator.SETTINGS), the device and progress bars."""
-    estimator.add_arguments(parser)
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False,
-                        help="tqdm progress bars")
+from crossclass.cli_arguments import estimator_arguments
 
 
 def run_matrix(args: argparse.Namespace) -> None:
     import torch
 
+    from crossclass.devices import resolve_device
     from crossclass.linalg.algebra import DenseOperator
     from crossclass.linalg.spectrum import estimate_spectrum
     from crossclass.stores import read_store, store_params, write_store
 
     source = read_store(args.input, ("Y", "eigenvalues"))
     kwargs = estimator.from_arguments(args)
-    matrix = torch.as_tensor(source["Y"].values, dtype=torch.float64, device=args.device)
+    matrix = torch.as_tensor(source["Y"].values, dtype=torch.float64,
+                             device=resolve_device(args.device))
     estimate = estimate_spectrum(DenseOperator(matrix, symmetric=True), **kwargs,
                                  progress=args.progress)
     ds = estimate.to_dataset()
@@ -50,5 +45,5 @@ def register(subparsers) -> None:
     matrix = sub.add_parser("matrix", help="density of a stored dense symmetric matrix")
     matrix.add_argument("--input", required=True, help="store of `crossclass verify matrix`")
     matrix.add_argument("--out", required=True, help="spectrum store to write")
-    add_estimator_arguments(matrix)
+    estimator_arguments(matrix)
     matrix.set_defaults(func=run_matrix)

@@ -1,5 +1,4 @@
-"""`crossclass train` (one SGD run, Appendix D.1) and `crossclass select-lr` (pick the sweep's
-rate with the best final test error)."""
+"""`crossclass train`: one SGD run of a network plugin on a balanced subset (Appendix D.1)."""
 
 from __future__ import annotations
 
@@ -8,11 +7,12 @@ import inspect
 from pathlib import Path
 
 from crossclass import plugins
+from crossclass.cli_arguments import device_and_progress
 from crossclass.errors import UserError
 from crossclass.options import parse_options
 
 
-def run_train(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> None:
     from crossclass.data import load_subset
     from crossclass.stores import read_store, store_params
     from crossclass.training.config import TrainConfig, checkpoint_epochs
@@ -85,16 +85,6 @@ def reuse_run(run: Path, out: Path, config) -> bool:
     return True
 
 
-def run_select(args: argparse.Namespace) -> None:
-    from crossclass.training.selection import final_metrics, select_lr, write_choice
-
-    runs = [final_metrics(s) for s in args.stores]
-    choice = select_lr(runs)
-    write_choice(choice, runs, args.out)
-    print(f"selected lr={choice['lr']:.6g} (test error {choice['test_error']:.4f}) "
-          f"from {len(runs)} runs -> {args.out}")
-
-
 PAPER = "default and paper value: %(default)s"
 
 
@@ -152,19 +142,6 @@ def register(subparsers) -> None:
                        help="folder of the resume state while training (default OUT); a "
                        "separate one survives the deletion of an incomplete OUT, and is "
                        "published into OUT and removed when the run completes")
-    train.add_argument("--device", default="auto",
-                       help="auto (CUDA if available), cpu, cuda:N; default %(default)s")
-    train.add_argument("--no-progress", dest="progress", action="store_false",
-                       help="hide the progress bar")
+    device_and_progress(train)
     train.add_argument("--out", required=True, metavar="DIR", help="run folder")
-    train.set_defaults(func=run_train)
-
-    select = subparsers.add_parser(
-        "select-lr", help="choose the sweep's learning rate",
-        description="Read the metrics stores of a learning-rate sweep and pick the rate with the "
-        "lowest test error at the last epoch (ties: lower test loss, then lower rate); write "
-        "it with its metrics and every run's as JSON.")
-    select.add_argument("--stores", nargs="+", required=True, metavar="STORE",
-                        help="metrics.zarr stores of the sweep's runs")
-    select.add_argument("--out", required=True, metavar="JSON", help="choice file to write")
-    select.set_defaults(func=run_select)
+    train.set_defaults(func=run)

@@ -23,6 +23,7 @@ import torch
 import torch.distributed as dist
 
 from crossclass.curvature.data import LabeledData
+from crossclass.devices import resolve_device
 from crossclass.errors import UserError
 
 
@@ -43,14 +44,14 @@ class ShardedData(LabeledData):
         return t
 
 
-def init_from_env(device: str | torch.device = "cpu") -> torch.device:
+def init_from_env(device: str | torch.device = "auto") -> torch.device:
     """This process's device, and the default process group when torchrun started W > 1.
 
     torchrun sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT. A CUDA device
     becomes cuda:LOCAL_RANK (one GPU per rank, NCCL); any other device uses gloo. Without
-    torchrun (WORLD_SIZE unset or 1) the device is returned unchanged and no group is made.
+    torchrun (WORLD_SIZE unset or 1) the device is returned as resolved and no group is made.
     """
-    device = torch.device(device)
+    device = resolve_device(device)
     if int(os.environ.get("WORLD_SIZE", "1")) == 1:
         return device
     if device.type == "cuda":

@@ -28,7 +28,20 @@ import xarray as xr
 from crossclass import plugins
 from crossclass.data.base import ArraySplits
 from crossclass.errors import UserError
-from crossclass.stores import read_store, store_params, write_store
+from crossclass.stores import StoreSchema, read_store, store_params, write_store
+
+# the store this module writes and reads (docs/stores.md is rendered from it)
+SCHEMA = StoreSchema(
+    variables=(
+        (('train_index', 'train_label'), '(train_sample,)',
+         "rows of the plugin's train split (class-major, C n) and labels"),
+        (('test_index', 'test_label'), '(test_sample,)',
+         'rows of the test split (all, or C test_per_class) and labels'),
+    ),
+    intro=('The balanced subset\'s indices (docs/data.md, "Index store"):'),
+    notes=('Keys: `dataset`, `n_per_class`. params: `dataset, options, n_per_class, '
+           'test_per_class, seed, num_classes`.'),
+)
 
 
 def subsample(y: torch.Tensor | np.ndarray, n_per_class: int, seed: int,

@@ -13,10 +13,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from crossclass.analysis import layer_names, parse_operator, read_layer
+from crossclass.analysis import layer_names, read_layer
 from crossclass.errors import UserError
 from crossclass.figures.fig5 import density_panel, title_of
 from crossclass.figures.plotting import read_spectrum, save
+from crossclass.operator_names import parse_operator
 from crossclass.stores import read_store, store_params
 
 COLORS = {"G": "tab:blue", "KFAC": "tab:orange", "CFAC": "gold"}

@@ -33,6 +33,36 @@ from crossclass.linalg.density import (
 from crossclass.linalg.exact import exact_eigenvalues
 from crossclass.linalg.lanczos import RitzPairs, fast_lanczos
 from crossclass.linalg.operator import LinearOperator
+from crossclass.stores import StoreSchema
+
+# the store this module writes and reads (docs/stores.md is rendered from it)
+SCHEMA = StoreSchema(
+    variables=(
+        (('density',), '(grid,)', 'spectral density, integrates to 1 over the abscissa'),
+        (('lambda', 'log_lambda'), '(grid,)',
+         'the abscissa: eigenvalue, or u = log(|lambda| + eps) when `log` (a data variable, '
+         'not a coordinate: grids differ between stores and `open_stores` stacks them)'),
+        (('density_positive', 'density_negative'), '(grid,)',
+         'log spectra only: the parts of `density` from positive and from negative '
+         'eigenvalues (they sum to it; Figure 16)'),
+        (('ritz_values',), '(start_vector, ritz)',
+         'Ritz values theta (in lambda units) per start vector'),
+        (('ritz_weights',), '(start_vector, ritz)', 'quadrature weights y_m[1]^2'),
+        (('top_eigenvalues',), '(top,)',
+         'when deflated: the true top eigenvalues of the deflation (C for `deflate: C`, C^2 '
+         '+ 1 for `C2`), the ones figures mark and claims read'),
+        (('exact_eigenvalues',), '(eigen,)',
+         '`method: exact` and the Figure-15 matrices: the exact eigenvalues'),
+        (('num_params',), '()', "p, the operator's size"),
+    ),
+    intro=('`SpectrumEstimate.to_dataset()` (docs/linalg.md):'),
+    notes=('attrs and params: every estimator setting (crossclass.estimator: `method, M, n_vec, '
+           'K, kappa, M0, tau, log, eps, deflate, deflate_iters, seed`) with `sigma`, `dtype`, '
+           "`lambda_min`, `lambda_max`. The Figure-15 spectra add the matrix builder's options "
+           'and key `matrix`; the network spectra add keys `operator` and those of the extract '
+           'stores, and params `operator`, `p`, `num_classes`, `means` and `layers` (the extract'
+           ' stores reused).'),
+)
 
 if TYPE_CHECKING:
     import xarray as xr

@@ -30,11 +30,30 @@ import xarray as xr
 from torch import nn
 from tqdm.auto import tqdm
 
+from crossclass.devices import resolve_device
 from crossclass.errors import UserError
-from crossclass.stores import write_store
+from crossclass.stores import StoreSchema, write_store
 from crossclass.training.checkpoint import load_checkpoint, remove_partial, save_checkpoint
 from crossclass.training.config import TrainConfig
 from crossclass.training.schedule import make_optimizer
+
+# the store this module writes and reads (docs/stores.md is rendered from it)
+SCHEMA = StoreSchema(
+    variables=(
+        (('lr',), '(epoch,)', 'the learning rate of the epoch'),
+        (('train_loss', 'train_error'), '(epoch,)',
+         "on the whole training subset, eval mode, after the epoch's last step"),
+        (('test_loss', 'test_error'), '(epoch,)',
+         'the same on the test split (every `--eval-every` epochs, NaN between)'),
+    ),
+    intro=('A run folder: `checkpoints/epoch_EEEE.pt` (the kept epochs), `last.pt` (the final '
+           'state) and `metrics.zarr`:'),
+    notes=('Keys: `dataset, net, n_per_class, seed, lr`. A sweep batch trains its runs `lr{i}` '
+           '(`{i}` indexes the log-spaced sweep from `lr_max` down) in `batchB.partial-HASH/` '
+           '(the resume state, kept when the job is killed) and is renamed into place when '
+           "complete; `selected/` holds the chosen rate's run with its checkpoints "
+           '(docs/workflow.md).'),
+)
 
 log = logging.getLogger(__name__)
 METRICS = ("lr", "train_loss", "train_error", "test_loss", "test_error")
@@ -50,16 +69,6 @@ class TrainResult:
     metrics_path: Path
     checkpoints: dict[int, Path]
     resumed_from: int | None
-
-
-def resolve_device(name: str) -> torch.device:
-    """"auto" -> CUDA when available, else CPU; anything else as given."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device {name!r} requested but CUDA is not available")
-    return device
 
 
 def batches(perm: torch.Tensor, batch_size: int) -> list[torch.Tensor]:

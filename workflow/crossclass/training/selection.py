@@ -11,8 +11,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from crossclass.errors import UserError
-from crossclass.stores import read_store, store_params
+from crossclass.stores import StoreSchema, read_store, store_params
 from crossclass.sweep import job_folder
+
+# the store this module writes and reads (docs/stores.md is rendered from it)
+SCHEMA = StoreSchema(
+    notes=('JSON: the chosen learning rate (lowest final test error; ties: lower test loss, then'
+           ' lower rate) with every run\'s final metrics: `{"selected": {lr, store, train_loss, '
+           'train_error, test_loss, test_error}, "runs": [...]}`. `crossclass train --choice` '
+           'reads the run that `selected.store` names.'),
+)
 
 METRICS = ("train_loss", "train_error", "test_loss", "test_error")
 
