@@ -177,11 +177,16 @@ def layer_references(config):
         if isinstance(view.get("layer"), str):
             refs.append((f"{where}.layer", view["net"], view["layer"]))
         refs += [(f"{where}.layers", view["net"], layer) for layer in view.get("layers", [])]
-        refs += [(f"{where}.operators", view["net"], layer) for layer in
-                 operator_layers(view.get("operators", []))]
+        refs += [
+            (f"{where}.operators", view["net"], layer)
+            for layer in operator_layers(view.get("operators", []))
+        ]
     for settings, ops in config["analysis"]["operators"].items():
-        refs += [(f"analysis.operators.{settings}", exp["net"], layer)
-                 for exp in config["experiments"] for layer in operator_layers(ops)]
+        refs += [
+            (f"analysis.operators.{settings}", exp["net"], layer)
+            for exp in config["experiments"]
+            for layer in operator_layers(ops)
+        ]
     return refs
 
 
@@ -199,14 +204,19 @@ def check_layers(config):
     sources = Path(workflow.basedir) / "workflow"
     nets = {net: config["nets"].get(net, {}) for _, net, _ in refs}
     try:
-        linear = linear_layers(nets, Path(".snakemake/crossclass/linear_layers.json"),
-                               code_hash(sources, "crossclass.nets"))
+        linear = linear_layers(
+            nets,
+            Path(".snakemake/crossclass/linear_layers.json"),
+            code_hash(sources, "crossclass.nets"),
+        )
     except ValueError as err:
         stop(f"nets: {err}")
     for where, net, layer in refs:
         if layer not in linear[net]:
-            stop(f"{where}: {net} has no nn.Linear layer {layer!r}; "
-                 f"its layers: {', '.join(linear[net])}")
+            stop(
+                f"{where}: {net} has no nn.Linear layer {layer!r}; "
+                f"its layers: {', '.join(linear[net])}"
+            )
 
 
 check_plugins(config)

@@ -1,6 +1,7 @@
 """Extract: per analysed checkpoint of the selected learning rate and per split, the
 extended-gradient means (G's class / cross-class structure), every layer's section-7 statistics
-and a loss / error summary. The spectra reuse these stores (never recomputing the means)."""
+and a loss / error summary. The spectra reuse these stores (recomputing the means in memory only where
+analysis.store_means is false)."""
 
 
 rule extract:
@@ -24,6 +25,10 @@ rule extract:
         batch_size=config["analysis"]["batch_size"],
         float64="--float64" if config["analysis"]["float64"] else "",
         conv="--conv-layers" if config["analysis"]["conv_layers"] else "",
+        keep="--keep-means" if config["analysis"]["store_means"] else "--no-keep-means",
+        matrices=lambda wc, output: (
+            "--layer-matrices" if keeps_layer_matrices(output.layers) else "--no-layer-matrices"
+        ),
         device=DEVICE,
         progress=PROGRESS,
         code=code("crossclass.commands.extract"),
@@ -38,6 +43,7 @@ rule extract:
     shell:
         "{params.command} extract --checkpoint {params.checkpoint} --subset {input.subset} "
         "--root {params.root} --split {wildcards.split} --batch-size {params.batch_size} "
-        "{params.float64} {params.conv} --device {params.device} {params.progress} "
+        "{params.float64} {params.conv} {params.keep} {params.matrices} "
+        "--device {params.device} {params.progress} "
         "--out-means {output.means} --out-layers {output.layers} "
         "--out-summary {output.summary} > {log} 2>&1"

@@ -269,13 +269,28 @@ FIGURES = {
 }
 
 
+@functools.cache
+def figure_stores():
+    """Every store the requested figures read."""
+    return [p for name in config["figures"] for p in FIGURES[name][1](SimpleNamespace())]
+
+
+def keeps_layer_matrices(layers_store):
+    """Whether extract keeps the matrices of this layers store: always with
+    analysis.layer_matrices = all (or a layer operator in analysis.operators, estimated at
+    every checkpoint); with `figures`, where a requested figure reads the store."""
+    analysis = config["analysis"]
+    if analysis["layer_matrices"] == "all" or any(
+        operator_layers(ops) for ops in analysis["operators"].values()
+    ):
+        return True
+    return layers_store in figure_stores()
+
+
 def requested_spectra():
     """{(settings, operators): [checkpoint, ...]}: what each checkpoint's job estimates."""
-    paths = experiment_targets()
-    for name in config["figures"]:
-        paths += FIGURES[name][1](SimpleNamespace())
     wanted = {}
-    for path in paths:
+    for path in experiment_targets() + figure_stores():
         match = SPECTRUM_PATH.fullmatch(path)
         if match:
             ops = wanted.setdefault((match["checkpoint"], match["settings"]), [])

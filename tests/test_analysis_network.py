@@ -20,6 +20,7 @@ from crossclass.curvature import LabeledData, ModelFunction, extended_gradient_m
 from crossclass.data import load_subset
 from crossclass.layerwise import analyse, capture, layer_dataset
 from crossclass.nets import vgg11
+from crossclass.sizes import layers_store_bytes
 from crossclass.stores import open_stores, read_store
 from crossclass.training import load_trained
 from crossclass.training.inputs import splits_for
@@ -188,6 +189,16 @@ def test_extract_means_layers_summary(mlp_run, mlp_reference, tmp_path_factory):
     grads = torch.autograd.grad(F.cross_entropy(logits, y), list(model.parameters()))
     norm = float(torch.linalg.norm(torch.cat([g.reshape(-1) for g in grads])))
     assert float(summary["grad_norm"]) == pytest.approx(norm, rel=1e-10)
+    # the storage estimate (crossclass.sizes) is the layers store's size, with and without
+    # its matrices (the class-indexed values and scalars are within a few hundred bytes)
+    dims = [(int(layers["d_in"].sel(layer=n)), int(layers["d_out"].sel(layer=n))) for n in names]
+    C = layers.sizes["class"]
+    assert abs(layers_store_bytes(dims, C) - layers.nbytes) < 0.05 * layers.nbytes
+    light = layer_store.layers_dataset(
+        [layer_dataset(direct_layers[n]) for n in names], matrices=False)
+    assert not {d for v in light.data_vars for d in light[v].dims} & {
+        f"{n}:{d}" for n in names for d in layer_store.MATRIX_DIMS}
+    assert light.nbytes < 40 * 8 * len(names) * C * C
     # every variable the documented schemas name is in the stores
     for schema, store in ((means_store.SCHEMA, ds), (layer_store.SCHEMA, layers),
                           (summary_module.SCHEMA, summary)):

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from crossclass import plugins
-from crossclass.sizes import dataset_size, forward_macs, net_input_shape, parameter_count
+from crossclass.sizes import (
+    dataset_size,
+    forward_macs,
+    linear_dims,
+    net_input_shape,
+    parameter_count,
+)
 
 NETS = [
     ("mlp", {}), ("mlp", {"depth": 3, "hidden": 64, "bias": True}),
@@ -21,6 +28,15 @@ def test_parameter_count_equals_the_built_network(net, options, in_shape, classe
     model = plugins.load(plugins.NETWORKS, net)(shape, classes, **options)
     real = sum(t.numel() for t in model.parameters())
     assert parameter_count(net, shape, classes, options) == real
+
+
+@pytest.mark.parametrize(("net", "options"), NETS, ids=[f"{n}{o}" for n, o in NETS])
+def test_linear_dims_equal_the_built_networks_linear_layers(net, options):
+    shape = net_input_shape(net, (3, 32, 32))
+    model = plugins.load(plugins.NETWORKS, net)(shape, 10, **options)
+    real = [(m.in_features, m.out_features) for m in model.modules()
+            if isinstance(m, torch.nn.Linear)]
+    assert linear_dims(net, shape, 10, options) == real
 
 
 def test_paper_vgg11_has_the_papers_28m_parameters():

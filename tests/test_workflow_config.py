@@ -138,6 +138,16 @@ def test_paper_grid_plans(repo):
     assert "--checkpoints 10 50 100 200" in selected
 
 
+def test_storage_of_the_paper_grid_fits_and_is_the_documented_one(repo):
+    """`snakemake storage` sizes the paper plan: <= 1 TiB, the total docs/storage.md states."""
+    snakemake(repo, "storage", "--cores", "1", "--configfile", "config/paper.yaml")
+    report = (repo / "results" / "paper" / "storage.md").read_text()
+    total = re.search(r"Total: \*\*(.+?)\*\* \(([0-9,]+) bytes\)", report)
+    assert int(total[2].replace(",", "")) <= 2**40
+    assert total[0] in (REPO / "docs" / "storage.md").read_text()
+    assert "| means | 1,920 |" in report  # one per checkpoint and split, without the p C^2
+
+
 def test_lint_is_clean(repo):
     proc = snakemake(repo, "--lint")
     assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr

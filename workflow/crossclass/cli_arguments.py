@@ -1,6 +1,6 @@
 """Argument groups that several `crossclass` subcommands share, defined once.
 
-  progress_argument(parser)     --progress / --no-progress
+  progress_argument(parser)     --progress / --no-progress (default: stderr is a terminal)
   device_and_progress(parser)   --device (default auto) and the above
   estimator_arguments(parser)   the estimator flags (crossclass.estimator.SETTINGS) and the above
   network_arguments(parser)     a checkpoint, its data split and the store keys
@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from crossclass import estimator
 from crossclass.errors import UserError
@@ -22,9 +23,11 @@ DEVICE_HELP = ("auto (CUDA when present, else cpu), cpu, cuda, cuda:N or mps "
 
 
 def progress_argument(parser: argparse.ArgumentParser) -> None:
-    """--progress / --no-progress: tqdm bars (on unless the workflow turns them off)."""
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
-                        help="tqdm progress bars (default: on)")
+    """--progress / --no-progress: tqdm bars, by default when stderr is a terminal (the
+    workflow passes one of them from config `progress`)."""
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction,
+                        default=sys.stderr.isatty(),
+                        help="tqdm progress bars (default: when stderr is a terminal)")
 
 
 def device_and_progress(parser: argparse.ArgumentParser) -> None:

@@ -129,3 +129,57 @@ def net_input_shape(net: str, in_shape: tuple[int, ...]) -> tuple[int, ...]:
 def means_bytes(p: int, classes: int, itemsize: int = 4) -> int:
     """The extended-gradient means g_{c,c'}: p x C x C values."""
     return p * classes * classes * itemsize
+
+
+def linear_dims(net: str, in_shape: tuple[int, ...], classes: int,
+                options: dict | None = None, source_root: Path | None = None
+                ) -> list[tuple[int, int]]:
+    """(d_in, d_out) of each nn.Linear layer of built-in network `net`, in module order."""
+    o = {**plugins.plugin_defaults(plugins.NETWORKS, net, source_root), **(options or {})}
+    width = float(o.get("width", 1.0))
+    if net == "mlp":
+        units = _scaled(int(o["hidden"]), width)
+        widths = [math.prod(in_shape), *[units] * (int(o["depth"]) - 1), classes]
+        return list(zip(widths[:-1], widths[1:], strict=True))
+    if net == "vgg11":
+        channels, units = _scaled(VGG11[-2], width), _scaled(int(o["head"]), width)
+        return [(channels, units), (units, units), (units, classes)]
+    if net == "resnet18":
+        return [(_scaled(512, width), classes)]
+    raise ValueError(f"no sizes known for net {net!r}")
+
+
+FLOAT64 = 8
+
+
+def layers_store_bytes(dims: list[tuple[int, int]], classes: int, matrices: bool = True) -> int:
+    """Bytes of a layers store (float64) of nn.Linear layers `dims`: per layer H, H_class,
+    H_within and the C H_c (d_in^2 each), five Delta parts and the C Delta_c (d_out^2),
+    delta_cc (C^2 d_out), five weight parts and the KFAC eigenvalues (d_in d_out), class means;
+    without matrices only the O(C^2) class-indexed values and the scalars."""
+    C, total = classes, 0
+    for d_in, d_out in dims:
+        small = 4 * C * C + 4 * C + 16
+        if matrices:
+            small += ((3 + C) * d_in * d_in + (5 + C) * d_out * d_out + C * C * d_out
+                      + 6 * d_in * d_out + C * (d_in + d_out) + 3 * d_out)
+        total += small
+    return total * FLOAT64
+
+
+def means_store_bytes(p: int, classes: int, keep_means: bool = True) -> int:
+    """Bytes of a means store (float64): the p C^2 means when kept, the weights and the
+    eigenvalues of the low-rank parts (about 3 C^2)."""
+    return ((means_bytes(p, classes, 1) if keep_means else 0) + 3 * classes * classes
+            + 2 * classes) * FLOAT64
+
+
+def checkpoint_bytes(p: int) -> int:
+    """Bytes of one kept checkpoint (float32 weights; BatchNorm buffers are O(width))."""
+    return 4 * p
+
+
+def spectrum_store_bytes(grid: int, lanczos_steps: int, start_vectors: int, top: int) -> int:
+    """Bytes of a spectrum store: density and abscissa (and the sign split of log spectra)
+    on `grid`, Ritz values and weights, the top eigenvalues (float64)."""
+    return (4 * grid + 2 * lanczos_steps * start_vectors + top) * FLOAT64

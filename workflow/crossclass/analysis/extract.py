@@ -33,9 +33,11 @@ from crossclass.stores import write_store
 
 def extract(net: Network, *, out_means: str | os.PathLike, out_layers: str | os.PathLike,
             out_summary: str | os.PathLike, keys: dict, conv: bool = False,
+            keep_means: bool = True, layer_matrices: bool = True,
             progress: bool = False) -> None:
     """Compute and write the means, layers and summary stores of `net` keyed by `keys`
-    (conv: also every nn.Conv2d layer; memory O(N L (d_in + C d_out)) for one of them)."""
+    (conv: also every nn.Conv2d layer; memory O(N L (d_in + C d_out)) for one of them;
+    keep_means / layer_matrices: store the p C^2 means / the layers' matrices)."""
     fn = net.function()
     means = extended_gradient_means(fn, net.data, accumulate_float64=True, progress=progress)
     G = gauss_newton_operator(fn, net.data, accumulate_float64=True, progress=progress)
@@ -44,7 +46,7 @@ def extract(net: Network, *, out_means: str | os.PathLike, out_layers: str | os.
     summary = summary_dataset(net, progress=progress)
     if not is_main():
         return
-    write_store(means_dataset(means, g_decomposition(G, means)), out_means, keys=keys,
+    write_store(means_dataset(means, g_decomposition(G, means), keep_means), out_means, keys=keys,
                 params=params, chunks=means_chunks(net.num_classes))
     del means
 
@@ -62,7 +64,7 @@ def extract(net: Network, *, out_means: str | os.PathLike, out_layers: str | os.
             cap = capture(net.model, data.X, data.y, **kw)
             per_layer.append(layer_dataset(analyse(cap, eta=net.eta, progress=False)[name]))
         del cap
-    write_store(layers_dataset(per_layer), out_layers, keys=keys,
+    write_store(layers_dataset(per_layer, layer_matrices), out_layers, keys=keys,
                 params={**params, "eta": net.eta}, chunks={"class": 1})
 
     write_store(summary, out_summary, keys=keys, params={**params, "eta": net.eta})

@@ -31,7 +31,11 @@ SCHEMA = StoreSchema(
            '`classifier.7:feature`, `classifier.7:feature_b`); `class` and `class_b` are shared.'
            ' Coordinate `layer` (dim `layer`): the layer names in module order (nn.Linear, and '
            'nn.Conv2d with `--conv-layers`), with the per-layer scalars stacked on it:'),
-    notes=("`read_layer(ds, name)` gives one layer's Dataset back with its own names. Keys as "
+    notes=("Without matrices (`extract --no-layer-matrices`: the checkpoints no layer-wise "
+           "figure or layer operator reads, when `analysis.layer_matrices: figures`) only the "
+           "per-layer scalars and the class-indexed values are kept (no variable on a feature, "
+           "error or kfac_eig dimension). "
+           "`read_layer(ds, name)` gives one layer's Dataset back with its own names. Keys as "
            "the means store; params add `eta` (the checkpoint's weight decay, for the weight "
            'decomposition).'),
 )
@@ -44,8 +48,13 @@ def _prefixed(name: str, item: str) -> str:
     return item if item in SHARED_DIMS else f"{name}{SEP}{item}"
 
 
-def layers_dataset(per_layer: list[xr.Dataset]) -> xr.Dataset:
-    """Merge `layer_dataset`s (attrs["layer"] = module name), in module order, into one."""
+MATRIX_DIMS = {"feature", "feature_b", "error", "error_b", "kfac_eig"}
+
+
+def layers_dataset(per_layer: list[xr.Dataset], matrices: bool = True) -> xr.Dataset:
+    """Merge `layer_dataset`s (attrs["layer"] = module name), in module order, into one.
+    matrices False: keep only the per-layer scalars and the class-indexed values (no variable
+    on a feature, error or kfac_eig dimension: O(L C^2) instead of O(L C d^2) values)."""
     if not per_layer:
         raise UserError("no layer to store")
     renamed, scalars = [], {}
@@ -53,8 +62,10 @@ def layers_dataset(per_layer: list[xr.Dataset]) -> xr.Dataset:
     for name, ds in zip(names, per_layer, strict=True):
         if SEP in name:
             raise UserError(f"layer name {name!r} contains {SEP!r}")
-        renamed.append(ds.rename({k: _prefixed(name, k) for k in [*ds.data_vars, *ds.dims]
-                                  if k not in SHARED_DIMS}).drop_attrs())
+        kept = ds if matrices else ds.drop_vars(
+            [v for v in ds.data_vars if MATRIX_DIMS & set(ds[v].dims)])
+        renamed.append(kept.rename({k: _prefixed(name, k) for k in [*kept.data_vars, *kept.dims]
+                                    if k not in SHARED_DIMS}).drop_attrs())
         for var in [v for v in ds.data_vars if ds[v].ndim == 0]:
             scalars.setdefault(var, {})[name] = float(ds[var])
         scalars.setdefault("d_in", {})[name] = ds.sizes["feature"]

@@ -20,9 +20,10 @@ from collections.abc import Iterator, Sequence
 import torch
 import xarray as xr
 
-from crossclass.analysis.means_store import read_means
+from crossclass.analysis.means_store import holds_means, read_means
 from crossclass.analysis.network import Network
 from crossclass.analysis.operators import layers_store_inputs, network_operator
+from crossclass.curvature import extended_gradient_means
 from crossclass.linalg import estimate_spectrum
 from crossclass.operator_names import needs_means
 from crossclass.stores import read_store
@@ -34,11 +35,17 @@ def operator_spectra(net: Network, names: Sequence[str], *, estimator: dict,
                      progress: bool = False) -> Iterator[tuple[str, xr.Dataset, dict]]:
     """(name, spectrum Dataset, params) of each operator in `names` of `net`, in order; the
     model and data are loaded once (in `net`) and the means and layers stores read once for all
-    of them. estimator: estimate_spectrum keywords (method, M, n_vec, K, kappa, M0, tau, log,
-    eps, deflate, deflate_iters, seed)."""
+    of them (the means computed once in memory when the store did not keep them).
+    estimator: estimate_spectrum keywords (method, M, n_vec, K, kappa, M0, tau, log, eps,
+    deflate, deflate_iters, seed)."""
     loaded = None
-    if means is not None and any(needs_means(name) for name in names):
-        loaded = read_means(means, p=net.function().p, device=net.device, dtype=torch.float64)
+    if any(needs_means(name) for name in names):
+        if means is not None and holds_means(means):
+            loaded = read_means(means, p=net.function().p, device=net.device,
+                                dtype=torch.float64)
+        else:  # once in memory for every G part of this job
+            loaded = extended_gradient_means(net.function(), net.data, accumulate_float64=True,
+                                             progress=progress)
     for name in names:
         layer_store = None if layers is None else read_store(layers, layers_store_inputs(name))
         op = network_operator(net, name, means=loaded, layers=layer_store, progress=progress)

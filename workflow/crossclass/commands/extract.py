@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> None:
     net = load_network(args)
     extract(net, out_means=args.out_means, out_layers=args.out_layers,
             out_summary=args.out_summary, keys=store_keys(net.keys, args.keys),
-            conv=args.conv_layers, progress=args.progress)
+            conv=args.conv_layers, keep_means=args.keep_means,
+            layer_matrices=args.layer_matrices, progress=args.progress)
 
 
 def register(subparsers) -> None:
@@ -40,5 +41,11 @@ def register(subparsers) -> None:
     parser.add_argument("--out-summary", required=True, help="summary store to write")
     parser.add_argument("--conv-layers", action="store_true",
                         help="also analyse every nn.Conv2d layer (KFC view, docs/layerwise.md)")
+    parser.add_argument("--keep-means", action=argparse.BooleanOptionalAction, default=True,
+                        help="store the p x C x C means (else their eigenvalues and weights "
+                             "only; spectra jobs then recompute them in memory)")
+    parser.add_argument("--layer-matrices", action=argparse.BooleanOptionalAction, default=True,
+                        help="store each layer's matrices (else its scalars and class-indexed "
+                             "values only)")
     device_and_progress(parser)
     parser.set_defaults(func=run)
