@@ -102,7 +102,7 @@ def test_power_law_and_symmetry():
 
 
 def keyed(ds, path, split="train", **extra):
-    keys = dict(dataset="toy", net="planted", n_per_class=10, epoch=1, split=split, **extra)
+    keys = {**dict(dataset="toy", net="planted", n_per_class=10, epoch=1, split=split), **extra}
     write_store(ds.drop_vars("operator", errors="ignore"), path, keys=keys,
                 params={"num_classes": C, "eps": 1e-8})
     return str(path)
@@ -155,3 +155,49 @@ def test_unknown_threshold():
     with pytest.raises(UserError, match="no threshold"):
         evaluate([], bogus=1.0)
 
+
+
+def means_store(path, n, epoch, cross, within, classes=C):
+    """A means store whose G_cross eigenvalues are `cross` and whose per-class traces give
+    Ave_c (1/N) Tr G_within,c = `within`."""
+    import xarray as xr
+
+    k = classes * (classes - 2)
+    low = np.concatenate([np.full(classes, 100.0), np.full(k, cross), np.full(classes, 1e-6)])
+    N = classes * n
+    ds = xr.Dataset({
+        "weights": (("class", "class_b"), np.full((classes, classes), 1 / classes**2)),
+        "eig_class": (("rank_class",), low[:classes]),
+        "eig_cross": (("rank_cross",), low[classes:classes + k]),
+        "eig_same": (("rank_same",), low[classes + k:]),
+        "eig_lowrank": (("rank_lowrank",), low),
+        "trace_within": (("class",), np.full(classes, within * N)),
+        "num_examples": ((), N),
+    })
+    keys = dict(dataset="toy", net="planted", n_per_class=n, epoch=epoch, split="train")
+    write_store(ds, path, keys=keys, params={"num_classes": classes})
+    return str(path)
+
+
+@pytest.mark.parametrize("trend", [1.0, -1.0])
+def test_fig6_dynamics_are_judged_from_the_per_class_within_traces(parts, tmp_path, trend):
+    """s = log10(mean G_cross eig. / Ave_c (1/N) Tr G_within,c) grows with the epoch and
+    shrinks with n when the planted traces say so (trend 1), and fails when reversed."""
+    o, m, b = parts
+    paths = []
+    for n in (10, 20):
+        for epoch in (1, 2):
+            s = trend * (epoch - n / 10)  # decades: + with epochs, - with n
+            paths.append(keyed(store(o + m + b), tmp_path / f"G{n}{epoch}.zarr", operator="G",
+                               n_per_class=n, epoch=epoch))
+            paths.append(means_store(tmp_path / f"M{n}{epoch}.zarr", n, epoch, 3.0,
+                                     3.0 / 10**s))
+    verdicts, _ = evaluate(paths)
+    rows = [v for v in verdicts if v.section == "6.2"]
+    separate = [v for v in rows if v.claim.startswith("G_cross and G_within bulks separate")]
+    merge = [v for v in rows if v.claim.startswith("G_cross and G_within bulks merge")]
+    assert len(separate) == 2 and len(merge) == 2
+    want = HOLDS if trend > 0 else FAILS
+    assert all(v.verdict == want for v in separate + merge)
+    assert [v.value for v in separate] == pytest.approx([trend, trend])
+    assert [v.value for v in merge] == pytest.approx([-trend, -trend])

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from crossclass.curvature import (
     LabeledData,
     ModelFunction,
+    class_gradient_traces,
     extended_gradient_means,
     g_decomposition,
     gauss_newton_operator,
@@ -279,3 +280,45 @@ def test_projection_knockouts_for_two_classes():
         assert rel(dec.knockout(name, "subtraction").to_dense(), G - B) < TOL, name
     assert rel(dec.knockout("cross", "subtraction").to_dense(), G) < TOL
     assert rel(dec.knockout("within").to_dense(), G - dec.within.to_dense()) < TOL
+
+
+def dense_within_traces(prob: Problem) -> torch.Tensor:
+    """Tr G_within,c (C,): the class-c terms of G_within, dense from per-example gradients."""
+    g_cd, _ = dense_means(prob)
+    dev = prob.g - g_cd.permute(1, 2, 0)[prob.y]  # (N, C', p)
+    per_example = (prob.w[:, :, None] * dev.square()).sum(dim=(1, 2))  # (N,)
+    return torch.zeros(C, dtype=torch.float64).index_add_(0, prob.y, per_example)
+
+
+def test_per_class_within_traces_are_exact(prob):
+    traces = class_gradient_traces(prob.fn, prob.data, progress=False)
+    got = prob.means.within_traces(traces)
+    want = dense_within_traces(prob)
+    assert rel(got, want) < TOL
+    assert abs(float(got.sum()) - float(torch.trace(dense_components(prob)["within"]))) < (
+        TOL * float(want.sum()))
+    # chunks of one example give the same numbers
+    one = class_gradient_traces(prob.fn, prob.data, max_floats=1, progress=False)
+    assert rel(one, traces) < TOL
+
+
+@pytest.mark.parametrize(("classes", "per_class"), [(2, 1), (2, 3), (3, 1)])
+def test_within_traces_for_two_classes_and_one_sample_per_class(classes, per_class):
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(),
+                                torch.nn.Linear(4, classes)).double()
+    X = torch.randn(classes * per_class, 3, dtype=torch.float64)
+    y = torch.arange(classes).repeat_interleave(per_class)
+    fn, data = ModelFunction(model), LabeledData(X, y, batch_size=2)
+    means = extended_gradient_means(fn, data, progress=False)
+    traces = class_gradient_traces(fn, data, progress=False)
+    got = means.within_traces(traces)
+    g = jacrev(lambda t: -torch.log_softmax(fn(t, X), dim=-1))(fn.theta)  # (N, C', p)
+    w = torch.softmax(fn(fn.theta, X), dim=-1).detach() / len(y)
+    g_cd = means.means.permute(1, 2, 0)[y]  # (N, C', p): g_{c,c'} of each example's class
+    want = torch.zeros(classes, dtype=torch.float64).index_add_(
+        0, y, (w[:, :, None] * (g - g_cd).square()).sum(dim=(1, 2)))
+    scale = float(traces.max())  # round-off of the difference T_c - sum w ||g_{c,c'}||^2
+    assert float((got - want).abs().max()) < TOL * scale
+    if per_class == 1:  # one example per class: it is its own mean, G_within = 0
+        assert float(got.abs().max()) < TOL * scale

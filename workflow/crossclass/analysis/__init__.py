@@ -6,7 +6,7 @@
   summary      loss, error and gradient norm on the split
   extract      the three per-checkpoint stores (means, layers, summary)
   operators    named operators: hess, G, E, G parts and knockouts, layer blocks
-  spectra      the spectrum store of one named operator; trace estimates from it
+  spectra      the spectrum stores of named operators
   mlr          Theorem 8.1 against the sampled MLR of CCM data (section 8)
 """
 
@@ -16,12 +16,12 @@ from crossclass.analysis.means_store import lowrank_eigenvalues, means_dataset, 
 from crossclass.analysis.mlr import mlr_spectrum_dataset
 from crossclass.analysis.network import Network, load_network
 from crossclass.analysis.operators import network_operator
-from crossclass.analysis.spectra import mean_eigenvalue, operator_spectra, operator_spectrum
+from crossclass.analysis.spectra import operator_spectra, operator_spectrum
 from crossclass.analysis.summary import summary_dataset
 
 __all__ = [
     "Network", "extract", "layer_names", "layers_dataset", "load_network",
-    "lowrank_eigenvalues", "mean_eigenvalue", "means_dataset", "mlr_spectrum_dataset",
+    "lowrank_eigenvalues", "means_dataset", "mlr_spectrum_dataset",
     "network_operator", "operator_spectra", "operator_spectrum", "read_layer",
     "read_means",
     "summary_dataset",

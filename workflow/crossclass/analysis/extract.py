@@ -1,7 +1,8 @@
 """`extract`: the per-checkpoint statistics of one split, written as three stores.
 
 (a) means: the C^2 extended-gradient means g_{c,c'} (p, C, C) and weights w_{c,c'}, plus the
-    eigenvalues of G_class, G_cross, G_{c=c'} (means_store);
+    eigenvalues of G_class, G_cross, G_{c=c'} and the per-class traces of G_within
+    (means_store);
 (b) layers: per nn.Linear layer (and with conv, per nn.Conv2d layer, `layerwise.analyse_conv`)
     the section-7 objects of `layerwise.analyse` (layer_store), in module order, with the
     weight decomposition at the run's weight decay eta;
@@ -23,7 +24,12 @@ from crossclass.analysis.layer_store import layers_dataset
 from crossclass.analysis.means_store import means_chunks, means_dataset
 from crossclass.analysis.network import Network
 from crossclass.analysis.summary import summary_dataset
-from crossclass.curvature import extended_gradient_means, g_decomposition, gauss_newton_operator
+from crossclass.curvature import (
+    class_gradient_traces,
+    extended_gradient_means,
+    g_decomposition,
+    gauss_newton_operator,
+)
 from crossclass.curvature.distributed import is_main
 from crossclass.layerwise import analyse, analyse_conv, capture, layer_dataset
 from crossclass.layerwise.capture import linear_layers
@@ -40,14 +46,17 @@ def extract(net: Network, *, out_means: str | os.PathLike, out_layers: str | os.
     keep_means / layer_matrices: store the p C^2 means / the layers' matrices)."""
     fn = net.function()
     means = extended_gradient_means(fn, net.data, accumulate_float64=True, progress=progress)
+    within = means.within_traces(class_gradient_traces(fn, net.data, accumulate_float64=True,
+                                                       progress=progress))
     G = gauss_newton_operator(fn, net.data, accumulate_float64=True, progress=progress)
     params = {**net.params, "p": fn.p, "num_classes": net.num_classes,
               "n": net.data.samples_per_class(net.num_classes)}
     summary = summary_dataset(net, progress=progress)
     if not is_main():
         return
-    write_store(means_dataset(means, g_decomposition(G, means), keep_means), out_means, keys=keys,
-                params=params, chunks=means_chunks(net.num_classes))
+    write_store(means_dataset(means, g_decomposition(G, means), within, net.data.whole.N,
+                              keep_means), out_means,
+                keys=keys, params=params, chunks=means_chunks(net.num_classes))
     del means
 
     per_layer, data = [], net.data.whole  # the whole split, also on a data shard

@@ -31,11 +31,15 @@ SCHEMA = StoreSchema(
         (('eig_cross',), '(rank_cross,)',
          'eigenvalues of G_cross (C(C-1) factors; rank <= C(C-2))'),
         (('eig_same',), '(rank_same,)', "eigenvalues of G_{c=c'} (C)"),
+        (('trace_within',), '(class,)',
+         "Tr G_within,c, the class-c terms of G_within (exact: per-example gradients); Figure "
+         "6's red dots are (1/N) Tr G_within,c, the mean of its at most N nonzero eigenvalues"),
+        (('num_examples',), '()', 'N, the examples of the split'),
         (('eig_lowrank',), '(rank_lowrank,)',
          "eigenvalues of G_class + G_cross + G_{c=c'} (C^2 + C factors; rank <= C^2)"),
     ),
     notes=("`means` is kept only with `analysis.store_means: true` (extract --keep-means; "
-           "p C^2 values, 11 GB for VGG11 on CIFAR10 in float32); without it a spectra job "
+           "p C^2 float64 values, 22 GB for VGG11 on CIFAR10); without it a spectra job "
            "computes the means once in memory for all of its G parts. "
            "Keys: `dataset, net, n_per_class, epoch` (the checkpoint's) and `split`. params: "
            '`checkpoint, subset, split, batch_size, float64, p, num_classes, n` (examples per '
@@ -63,11 +67,13 @@ def lowrank_eigenvalues(*parts: LowRankOperator) -> torch.Tensor:
     return torch.linalg.eigvalsh(core).flip(0).cpu()
 
 
-def means_dataset(means: ExtendedMeans, dec: GDecomposition, keep_means: bool = True
-                  ) -> xr.Dataset:
-    """`means` (unless not keep_means: p C^2 values), `weights` and the eigenvalues of G_class
+def means_dataset(means: ExtendedMeans, dec: GDecomposition, within_traces: torch.Tensor,
+                  num_examples: int, keep_means: bool = True) -> xr.Dataset:
+    """`means` (unless not keep_means: p C^2 values), `weights`, the eigenvalues of G_class
     (eig_class on dim rank_class), G_cross (eig_cross, rank_cross), G_{c=c'} (eig_same,
-    rank_same) and their sum (eig_lowrank, rank_lowrank) of the decomposition `dec` of G."""
+    rank_same) and their sum (eig_lowrank, rank_lowrank) of the decomposition `dec` of G, and
+    `trace_within` (class,): Tr G_within,c (ExtendedMeans.within_traces) and `num_examples`
+    (N of the split)."""
     C = means.num_classes
     eig = {
         "eig_class": lowrank_eigenvalues(dec.class_),
@@ -75,7 +81,9 @@ def means_dataset(means: ExtendedMeans, dec: GDecomposition, keep_means: bool = 
         "eig_same": lowrank_eigenvalues(dec.same),
         "eig_lowrank": lowrank_eigenvalues(dec.class_, dec.cross, dec.same),
     }
-    data = {"weights": (("class", "class_b"), means.weights.detach().cpu().numpy())}
+    data = {"weights": (("class", "class_b"), means.weights.detach().cpu().numpy()),
+            "trace_within": (("class",), within_traces.detach().cpu().numpy()),
+            "num_examples": ((), num_examples)}
     if keep_means:
         data["means"] = (("param", "class", "class_b"), means.means.detach().cpu().numpy())
     data.update({name: ((name.replace("eig_", "rank_"),), values.numpy())
@@ -86,6 +94,11 @@ def means_dataset(means: ExtendedMeans, dec: GDecomposition, keep_means: bool = 
 def means_chunks(num_classes: int) -> dict[str, int]:
     """Chunk lengths for write_store: `param` rows per chunk of CHUNK_ELEMENTS elements."""
     return {"param": max(1, CHUNK_ELEMENTS // (num_classes * num_classes))}
+
+
+def is_means_store(ds: xr.Dataset) -> bool:
+    """Whether a read store is a means store (with or without the p x C x C means)."""
+    return "eig_lowrank" in ds and "trace_within" in ds
 
 
 def holds_means(path: str | os.PathLike) -> bool:

@@ -1,15 +1,10 @@
-"""Spectrum stores of named network operators, and the trace each implies.
+"""Spectrum stores of named network operators.
 
 `operator_spectra` builds each operator (`operators.network_operator`, reusing a means store
 and a layers store when given) and runs `linalg.estimate_spectrum` with the given keywords;
 the result is `SpectrumEstimate.to_dataset()` with its grid coordinate (`lambda` or
 `log_lambda`) turned into a data variable on `grid` (grids differ between stores, so that
 `open_stores` stacks them), plus the scalar `num_params` (p).
-
-`mean_eigenvalue(ds)` = Tr(A) / p from the quadrature already in the store: for unit start
-vectors v, v^T A v = sum_m y_m[1]^2 theta_m exactly (Gauss quadrature of degree 1), and
-E[v^T A v] = Tr(A) / p (Hutchinson), averaged over the n_vec start vectors; with deflation the
-deflated eigenvalues add sum(top) / p. For method="exact" it is the exact mean eigenvalue.
 """
 
 from __future__ import annotations
@@ -66,10 +61,3 @@ def operator_spectrum(net: Network, name: str, **kwargs) -> tuple[xr.Dataset, di
     _, ds, params = next(operator_spectra(net, [name], **kwargs))
     return ds, params
 
-
-def mean_eigenvalue(ds: xr.Dataset) -> xr.DataArray:
-    """Tr(A) / p estimated from a spectrum store (any leading key dims are kept)."""
-    quadrature = (ds["ritz_values"] * ds["ritz_weights"]).sum("ritz").mean("start_vector")
-    if "top_eigenvalues" in ds:
-        quadrature = quadrature + ds["top_eigenvalues"].sum("top") / ds["num_params"]
-    return quadrature

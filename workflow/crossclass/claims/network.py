@@ -14,7 +14,7 @@ settings counts once, with the most deflated eigenvalues) and judges, where the 
   E              |Tr E| / sum |lambda| <= max_asymmetry; power-law fit R^2 >= min_r2 of the
                  positive part on |lambda| in [fit_lo, fit_hi] x lambda_max(E)   (5.1, Fig. 16)
   dynamics       s = log10(mean G_cross eigenvalue / mean G_within eigenvalue), the latter
-                 (Tr G - Tr(G_class + G_cross + G_{c=c'})) / p: s grows with the epoch at fixed
+                 Ave_c (1/N) Tr G_within,c (Fig. 6's red dots): s grows with the epoch at fixed
                  n and shrinks with n at fixed epoch; log10(mean G_class eig. / mean G_within
                  eig.) varies by <= max_class_drift decades                      (6.2, Fig. 6)
 
@@ -30,7 +30,7 @@ from dataclasses import replace
 import numpy as np
 import xarray as xr
 
-from crossclass.analysis.spectra import mean_eigenvalue
+from crossclass.analysis.means_store import is_means_store
 from crossclass.claims import FAILS, Elimination, Verdict, judge
 from crossclass.claims.features import (
     FEATURES,
@@ -81,7 +81,7 @@ def _groups(paths):
             name, kept = ds["operator"].item(), group["spectra"].get(ds["operator"].item())
             if kept is None or _deflated(ds) > _deflated(kept[0]):
                 group["spectra"][name] = (ds, store_params(ds))
-        elif "means" in ds:
+        elif is_means_store(ds):
             group["means"] = ds
         elif "error" in ds and "grad_norm" in ds:
             group["summary"] = ds
@@ -182,7 +182,7 @@ def _dynamics(groups, t):
         ds, means = group["spectra"]["G"][0], group["means"]
         C = int(means.sizes["class"])
         low = np.sort(means["eig_lowrank"].values)[::-1]
-        within = float(mean_eigenvalue(ds)) - low.sum() / float(ds["num_params"])
+        within = float(means["trace_within"].mean()) / float(means["num_examples"])
         if within <= 0:
             continue
         key = (ds["dataset"].item(), ds["net"].item(), ds["split"].item())

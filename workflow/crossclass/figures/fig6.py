@@ -5,8 +5,8 @@ and epochs, then the means stores (`crossclass extract`) of the same runs; both 
 with `crossclass.stores.open_stores`. Grid: rows = epochs, columns = n_per_class. Each panel:
 the log density of the deflated G (blue), the top-C eigenvalues of G (orange), the eigenvalues
 of G_class + G_cross + G_{c=c'}: top C (yellow, G_class), next C(C-2) (green, G_cross), last C
-(teal, G_{c=c'}), and the mean eigenvalue of G_within, (Tr G - Tr(low-rank parts)) / p with
-Tr G / p from the Lanczos quadrature (red).
+(teal, G_{c=c'}), and the C per-class values (1/N) Tr G_within,c (red; exact, from the means
+store's `trace_within`): the mean of the at most N nonzero eigenvalues of each class's part.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from crossclass.analysis import mean_eigenvalue
+from crossclass.analysis.means_store import is_means_store
 from crossclass.errors import UserError
 from crossclass.figures.fig5 import OUTLIER_COLOR, density_panel, to_axis
 from crossclass.figures.plotting import SPECTRUM, SPECTRUM_OPTIONAL, mark_eigenvalues, save
@@ -32,11 +32,11 @@ def _select(ds, n, epoch):
 def draw(inputs: list[str], output: str) -> None:
     """inputs: spectrum stores of G (log, deflated), then means stores of the same runs."""
     spectra = [p for p in inputs if "density" in read_store(p)]
-    means = [p for p in inputs if "means" in read_store(p)]
+    means = [p for p in inputs if is_means_store(read_store(p))]
     if not spectra or not means or len(spectra) + len(means) != len(inputs):
         raise UserError("fig6 needs spectrum stores of G and the means stores of the same runs")
     S = open_stores(spectra, (*SPECTRUM, "num_params"), optional=SPECTRUM_OPTIONAL)
-    Mn = open_stores(means, ("eig_lowrank",))
+    Mn = open_stores(means, ("eig_lowrank", "trace_within", "num_examples"))
     ns, epochs = [int(v) for v in S["n_per_class"].values], [int(v) for v in S["epoch"].values]
     eps = store_params(read_store(spectra[0])).get("eps", 0.0)
     size = (3.6 * len(ns) + 2.5, 2.6 * len(epochs) + 0.6)
@@ -55,8 +55,9 @@ def draw(inputs: list[str], output: str) -> None:
                       (low[:C], CLASS_COLOR, 0.83, r"$G_{class}$ part"),
                       (low[C:C * (C - 1)], CROSS_COLOR, 0.83, r"$G_{cross}$ part"),
                       (low[C * (C - 1):C * C], SAME_COLOR, 0.83, r"$G_{c=c'}$ part"))
-            within = float(mean_eigenvalue(s)) - low.sum() / float(s["num_params"])
-            groups += ((np.array([within]), WITHIN_COLOR, 0.73, r"mean eig. $G_{within}$"),)
+            within = m["trace_within"].values / float(m["num_examples"])
+            groups += ((within, WITHIN_COLOR, 0.73,
+                        r"$\frac{1}{N}\mathrm{Tr}\,G_{within,c}$"),)
             for values, color, y, label in groups:
                 mark_eigenvalues(ax, to_axis(s, values, eps), y, ms=3.5, color=color,
                                  label=label)
