@@ -33,7 +33,9 @@ def sgd_flags():
     t = config["training"]
     return (
         f"--batch-size {t['batch_size']} --momentum {t['momentum']} "
-        f"--weight-decay {t['weight_decay']} --seed {t['seed']}"
+        f"--weight-decay {t['weight_decay']} --seed {t['seed']} "
+        f"--milestones {' '.join(map(str, t['milestones']))} --gamma {t['gamma']} "
+        f"--eval-every {t['eval_every']}"
     )
 
 

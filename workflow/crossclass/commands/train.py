@@ -28,8 +28,7 @@ def run(args: argparse.Namespace) -> None:
         inspect.signature(net).bind(in_shape, splits.num_classes, **options)
     except TypeError as err:
         raise UserError(f"network {args.net!r}: bad options {options} ({err})") from err
-    keep = () if args.metrics_only else checkpoint_epochs(
-        args.checkpoints if args.log_checkpoints is None else args.log_checkpoints, args.epochs)
+    keep = () if args.metrics_only else checkpoint_epochs(args.checkpoints, args.epochs)
     lr, sweep_run = (args.lr, None) if args.choice is None else chosen_rate(args.choice)
     config = TrainConfig(lr=lr, epochs=args.epochs, batch_size=args.batch_size,
                          momentum=args.momentum, weight_decay=args.weight_decay,
@@ -130,8 +129,6 @@ def register(subparsers) -> None:
     kept.add_argument("--metrics-only", action="store_true",
                       help="keep no checkpoint, only metrics.zarr (a sweep run; training is "
                       "deterministic, so --choice retrains the selected rate)")
-    kept.add_argument("--log-checkpoints", type=int, metavar="COUNT",
-                      help="keep COUNT log-spaced epochs in [1, EPOCHS] instead")
     train.add_argument("--eval-every", type=int, default=1,
                        help="test metrics every this many epochs (always at the last); "
                        "default %(default)s")
