@@ -172,7 +172,8 @@ def test_extract_means_layers_summary(mlp_run, mlp_reference, tmp_path_factory):
     layers = read_store(paths["layers"])
     names = [str(n) for n in layers["layer"].values]
     assert names == ["1", "4", "7"]  # the three nn.Linear modules of the MLP
-    direct_layers = analyse(capture(model, X, y, progress=False), eta=5e-4, progress=False)
+    direct_layers = analyse(capture(model, LabeledData(X, y, batch_size=256), progress=False),
+                            eta=5e-4, progress=False)
     for name in names:
         mine, want = read_layer(layers, name), layer_dataset(direct_layers[name])
         for var in ("H", "H_c", "Delta", "Delta_cross", "W_stat", "kfac_eigenvalues"):

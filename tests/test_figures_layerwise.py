@@ -5,6 +5,7 @@ import pytest
 import torch
 from crossclass.analysis import layers_dataset
 from crossclass.cli import main
+from crossclass.curvature import LabeledData
 from crossclass.layerwise import analyse, capture, cfac, kfac, layer_dataset, layer_g
 from crossclass.linalg import estimate_spectrum
 from crossclass.stores import write_store
@@ -25,7 +26,7 @@ def write_stores(tmp, dataset, seed):
     y = torch.arange(C).repeat_interleave(N)
     X = torch.randn(C * N, D, generator=g, dtype=torch.float64) + 2 * nn.functional.one_hot(
         y, D).double()
-    cap = capture(model(seed), X, y, progress=False)
+    cap = capture(model(seed), LabeledData(X, y, batch_size=256), progress=False)
     per_layer = analyse(cap, eta=5e-4, probes=8, progress=False)
     keys = dict(dataset=dataset, net="mlp", n_per_class=N, epoch=1, split="train")
     layers = write_store(layers_dataset([layer_dataset(a) for a in per_layer.values()]),

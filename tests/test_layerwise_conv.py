@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 import torch
+from crossclass.curvature import LabeledData
 from crossclass.layerwise import cfac, error_stats, feature_stats, kfac
 from crossclass.layerwise.conv import ConvCapture, capture_conv, conv_g, pooled
 from torch import nn
@@ -39,7 +40,8 @@ def data(n=2, seed=0):
 @pytest.mark.parametrize("layer", ["0", "2"])
 def test_conv_g_is_the_weight_block_of_G(layer):
     net, (X, y) = tiny_net(), data()
-    cap = capture_conv(net, X, y, layers=[layer], progress=False)[layer]
+    cap = capture_conv(net, LabeledData(X, y, batch_size=256), layers=[layer],
+                       progress=False)[layer]
     params = dict(net.named_parameters())
     name = f"{layer}.weight"
 
@@ -56,7 +58,7 @@ def test_conv_g_is_the_weight_block_of_G(layer):
 
 def test_capture_gives_the_loss_gradient_and_shapes():
     net, (X, y) = tiny_net(1), data(n=1, seed=1)            # one example per class
-    cap = capture_conv(net, X, y, layers=["2"], progress=False)["2"]
+    cap = capture_conv(net, LabeledData(X, y, batch_size=256), layers=["2"], progress=False)["2"]
     assert cap.h.shape == (C, 1, 4, 12) and cap.delta.shape == (C, 1, C, 4, 2)
     loss = nn.functional.cross_entropy(net(X), y)
     grad = torch.autograd.grad(loss, net[2].weight)[0].reshape(2, -1)
@@ -67,7 +69,7 @@ def test_capture_gives_the_loss_gradient_and_shapes():
 
 def test_pooled_statistics_are_the_kfc_factors_with_exact_identities():
     net, (X, y) = tiny_net(2), data(n=3, seed=2)
-    cap = capture_conv(net, X, y, layers=["0"], progress=False)["0"]
+    cap = capture_conv(net, LabeledData(X, y, batch_size=256), layers=["0"], progress=False)["0"]
     L = cap.h.shape[2]
     fs, es = feature_stats(pooled(cap).h), error_stats(pooled(cap).delta, pooled(cap).p)
     H = torch.einsum("cnli,cnlj->ij", cap.h, cap.h) / (C * cap.h.shape[1])
@@ -136,7 +138,7 @@ def test_conv_weights_residual_is_the_regularised_gradient():
 
     net, (X, y) = tiny_net(3), data(n=2, seed=3)
     eta = 0.01
-    cap = capture_conv(net, X, y, layers=["0"], progress=False)["0"]
+    cap = capture_conv(net, LabeledData(X, y, batch_size=256), layers=["0"], progress=False)["0"]
     ws = conv_weight_stats(cap, eta)
     conv = net[0]
     loss = nn.functional.cross_entropy(net(X), y) + eta / 2 * (
@@ -151,7 +153,7 @@ def test_analyse_conv_layer_dataset():
     from crossclass.layerwise import analyse_conv, layer_dataset
 
     net, (X, y) = tiny_net(4), data(n=2, seed=4)
-    cap = capture_conv(net, X, y, layers=["2"], progress=False)["2"]
+    cap = capture_conv(net, LabeledData(X, y, batch_size=256), layers=["2"], progress=False)["2"]
     ds = layer_dataset(analyse_conv("2", cap, eta=5e-4, probes=24))   # p = 24: exact errors
     assert ds.sizes["feature"] == 12 and ds.sizes["error"] == 2
     K, Cf = approximations(cap)

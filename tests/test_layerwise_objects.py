@@ -7,6 +7,7 @@ explicit loops over (i, c, c'). Exact identities are checked at 1e-10 relative (
 
 import pytest
 import torch
+from crossclass.curvature import LabeledData
 from crossclass.errors import UserError
 from crossclass.layerwise import (
     analyse,
@@ -87,7 +88,7 @@ def setup(request):
     bn, bias = request.param
     model = make_mlp(bn, bias)
     X, y = make_data()
-    cap = capture(model, X, y, batch_size=5, progress=False)
+    cap = capture(model, LabeledData(X, y, batch_size=5), progress=False)
     refs = {str(k): reference_layer(model, k, grouped(X, y)) for k in linear_indices(model)}
     return model, X, y, cap, refs
 
@@ -202,7 +203,7 @@ def test_cfac_exact_with_one_example_per_class():
     G^l term by term; KFAC mixes features of one class with errors of another and differs."""
     model = make_mlp(True, True, seed=3)
     X, y = make_data(n_per=1, seed=4)
-    cap = capture(model, X, y, progress=False)
+    cap = capture(model, LabeledData(X, y, batch_size=256), progress=False)
     for lc in cap.layers.values():
         fs, es = feature_stats(lc.h), error_stats(lc.delta, lc.p)
         G = layer_g(lc).to_dense()
@@ -294,11 +295,12 @@ def test_bad_input_is_a_user_error():
     model = make_mlp(False, True)
     X, y = make_data()
     with pytest.raises(UserError, match="balanced"):
-        capture(model, X[1:], y[1:], progress=False)
+        capture(model, LabeledData(X[1:], y[1:], batch_size=256), progress=False)
     with pytest.raises(UserError, match="eval mode"):
-        capture(model.train(), X, y, progress=False)
+        capture(model.train(), LabeledData(X, y, batch_size=256), progress=False)
     model.eval()
     with pytest.raises(UserError, match="no nn.Linear layer named"):
-        capture(model, X, y, layers=["nope"], progress=False)
+        capture(model, LabeledData(X, y, batch_size=256), layers=["nope"], progress=False)
     with pytest.raises(UserError, match="positive"):
-        weight_stats(capture(model, X, y, progress=False).layers["0"], 0.0)
+        cap = capture(model, LabeledData(X, y, batch_size=256), progress=False)
+        weight_stats(cap.layers["0"], 0.0)

@@ -40,7 +40,7 @@ from crossclass.stores import write_store
 def extract(net: Network, *, out_means: str | os.PathLike, out_layers: str | os.PathLike,
             out_summary: str | os.PathLike, keys: dict, conv: bool = False,
             keep_means: bool = True, layer_matrices: bool = True,
-            progress: bool = False) -> None:
+            progress: bool = True) -> None:
     """Compute and write the means, layers and summary stores of `net` keyed by `keys`
     (conv: also every nn.Conv2d layer; memory O(N L (d_in + C d_out)) for one of them;
     keep_means / layer_matrices: store the p C^2 means / the layers' matrices)."""
@@ -64,13 +64,12 @@ def extract(net: Network, *, out_means: str | os.PathLike, out_layers: str | os.
     convs = conv_layers(net.model) if conv else {}
     names = [n for n, _ in net.model.named_modules() if n in linear or n in convs]
     for name in tqdm(names, desc="layers", disable=not progress):
-        kw = dict(layers=[name], batch_size=data.batch_size, device=net.device,
-                  progress=progress)
+        kw = dict(layers=[name], device=net.device, progress=progress)
         if name in convs:
-            cap = capture_conv(net.model, data.X, data.y, **kw)[name]
+            cap = capture_conv(net.model, data, **kw)[name]
             per_layer.append(layer_dataset(analyse_conv(name, cap, eta=net.eta)))
         else:
-            cap = capture(net.model, data.X, data.y, **kw)
+            cap = capture(net.model, data, **kw)
             per_layer.append(layer_dataset(analyse(cap, eta=net.eta, progress=False)[name]))
         del cap
     write_store(layers_dataset(per_layer, layer_matrices), out_layers, keys=keys,

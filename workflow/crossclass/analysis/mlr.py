@@ -46,7 +46,7 @@ GROUPS = ("outliers", "mini-bulk", "bulk", "zero")
 
 def mlr_spectrum_dataset(D: int, C: int, *, t: float, n_per_class: int, seed: int,
                          alpha: float | None = None, weight_decay: float = 0.0,
-                         max_iter: int = 500, progress: bool = False) -> tuple[xr.Dataset, dict]:
+                         max_iter: int = 500, progress: bool = True) -> tuple[xr.Dataset, dict]:
     """(Dataset, params): empirical_eigenvalues and theory_eigenvalues (eigen,) descending,
     theory_values and theory_multiplicities (group,)."""
     if D * C > MAX_DIM:

@@ -107,9 +107,8 @@ def _layer_moment(net: Network, layer: str, kind: str, layers: xr.Dataset | None
         ds = read_layer(layers, layer)
         values = [ds[v].values for v in var]
     else:
-        data = net.data.whole  # not reduced over processes: each captures the whole split
-        cap = capture(net.model, data.X, data.y, layers=[layer],
-                      batch_size=data.batch_size, device=net.device,
+        # the whole split, not reduced over processes: each rank captures all of it
+        cap = capture(net.model, net.data.whole, layers=[layer], device=net.device,
                       progress=progress).layers[layer]
         stats = feature_stats(cap.h) if kind.startswith(("H", "KFAC", "CFAC")) else None
         errors = error_stats(cap.delta, cap.p) if not kind.startswith("H") else None

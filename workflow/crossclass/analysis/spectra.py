@@ -27,7 +27,7 @@ from crossclass.stores import read_store
 def operator_spectra(net: Network, names: Sequence[str], *, estimator: dict,
                      means: str | os.PathLike | None = None,
                      layers: str | os.PathLike | None = None,
-                     progress: bool = False) -> Iterator[tuple[str, xr.Dataset, dict]]:
+                     progress: bool = True) -> Iterator[tuple[str, xr.Dataset, dict]]:
     """(name, spectrum Dataset, params) of each operator in `names` of `net`, in order; the
     model and data are loaded once (in `net`) and the means and layers stores read once for all
     of them (the means computed once in memory when the store did not keep them).

@@ -33,7 +33,7 @@ SCHEMA = StoreSchema(
 )
 
 
-def summary_dataset(net: Network, *, progress: bool = False) -> xr.Dataset:
+def summary_dataset(net: Network, *, progress: bool = True) -> xr.Dataset:
     """Scalars loss, error, grad_norm, objective_grad_norm, num_params, num_examples and the
     checkpoint's train/test metrics (`Network.metrics`)."""
     params = [p for p in net.model.parameters()]

@@ -12,12 +12,14 @@ Storage is O(N (d_in + C d_out)) per layer, never d x d.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from crossclass.curvature.data import LabeledData
 from crossclass.errors import UserError
 
 
@@ -86,18 +88,54 @@ def linear_layers(model: nn.Module, names: list[str] | None = None) -> dict[str,
     return {n: found[n] for n in names}
 
 
+def num_outputs(model: nn.Module, data: LabeledData) -> int:
+    """C, the number of logits of `model` (one example, no hooks should be registered)."""
+    param = next(model.parameters())
+    with torch.no_grad():
+        return int(model(data.X[:1].to(param.device, param.dtype)).shape[-1])
+
+
+def error_passes(model: nn.Module, data: LabeledData, outputs: dict[str, torch.Tensor],
+                 names: list[str], num_classes: int, *, desc: str, progress: bool
+                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]]:
+    """The class-ordered pass both captures share: per batch of data (examples sorted by
+    class, so that stacked results reshape to (C, n, ...)), one forward, whose hooks put the
+    output z of every layer in `names` into `outputs`, and C vector-Jacobian products of the
+    logits with cotangents p - e_{c'}. Yields (logits (B, C), p (B, C), {name: delta (B, C,
+    *z.shape[1:])}) with delta[:, c'] = d loss(f(x), y_{c'}) / d z (true gradient sign)."""
+    param = next(model.parameters())
+    order = class_order(data.y.to("cpu"), num_classes).reshape(-1)
+    with torch.enable_grad():
+        for start in tqdm(range(0, order.numel(), data.batch_size), desc=desc,
+                          disable=not progress):
+            idx = order[start:start + data.batch_size]
+            outputs.clear()
+            logits = model(data.X[idx.to(data.X.device)].to(param.device, param.dtype))
+            p = torch.softmax(logits.detach(), dim=-1)
+            unused = [n for n in names if n not in outputs]
+            if unused:
+                raise UserError(f"layers {unused} are not used in the forward pass")
+            per_target = []
+            for k in range(num_classes):
+                cot = p.clone()
+                cot[:, k] -= 1
+                per_target.append(torch.autograd.grad(
+                    logits, [outputs[n] for n in names], grad_outputs=cot,
+                    retain_graph=k < num_classes - 1))
+            yield logits, p, {n: torch.stack([g[j] for g in per_target], dim=1)
+                              for j, n in enumerate(names)}
+
+
 def capture(
     model: nn.Module,
-    X: torch.Tensor,
-    y: torch.Tensor,
+    data: LabeledData,
     *,
     layers: list[str] | None = None,
-    batch_size: int = 256,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
     progress: bool = True,
 ) -> Capture:
-    """Run the model (eval mode) over X (N, ...) with balanced labels y (N,) in one pass.
+    """Run the model (eval mode) over the balanced split `data` in one pass (its batch_size).
 
     Per batch: one forward with hooks on the chosen Linear layers, then C vector-Jacobian
     products of the logits with cotangents p - e_{c'}, which give delta^l for all layers.
@@ -107,16 +145,12 @@ def capture(
     if model.training:
         raise UserError("the model must be in eval mode (call model.eval()); BatchNorm in train "
                         "mode would mix examples")
-    if X.shape[0] != y.shape[0]:
-        raise UserError(f"X has {X.shape[0]} examples but y has {y.shape[0]} labels")
-    if batch_size < 1:
-        raise UserError(f"batch_size must be positive, got {batch_size}")
     modules = linear_layers(model, layers)
     param = next(model.parameters())
-    model_device, model_dtype = param.device, param.dtype
-    store = torch.device(device) if device is not None else model_device
+    store = torch.device(device) if device is not None else param.device
+    C = num_outputs(model, data)
 
-    seen: dict[str, list[torch.Tensor]] = {}
+    seen: dict[str, list[torch.Tensor]] = {n: [] for n in modules}
     zs: dict[str, torch.Tensor] = {}
 
     def hook_for(name: str):
@@ -127,50 +161,27 @@ def capture(
             if output.ndim != 2:
                 raise UserError(f"layer {name} sees input of shape {tuple(inputs[0].shape)}; "
                                 "only (batch, features) inputs are supported")
-            seen.setdefault(name, []).append(inputs[0].detach().to(store, dtype))
+            seen[name].append(inputs[0].detach().to(store, dtype))
             zs[name] = output
         return hook
 
     names = list(modules)
     handles = [m.register_forward_hook(hook_for(n)) for n, m in modules.items()]
     deltas: dict[str, list[torch.Tensor]] = {n: [] for n in modules}
-    logits_all, p_all = [], []
+    logits_all, p_all, logits_layer = [], [], None
     try:
-        with torch.enable_grad():
-            x0 = X[:1].to(model_device, model_dtype)
-            num_classes = model(x0).shape[-1]
-            zs.clear()
-            seen.clear()
-            order = class_order(y.to("cpu"), num_classes).reshape(-1)
-            batches = range(0, order.numel(), batch_size)
-            for start in tqdm(batches, desc="layerwise pass", disable=not progress):
-                idx = order[start:start + batch_size]
-                xb = X[idx.to(X.device)].to(model_device, model_dtype).requires_grad_(True)
-                zs.clear()
-                logits = model(xb)
-                p = torch.softmax(logits.detach(), dim=-1)
-                unused = [n for n in names if n not in zs]
-                if unused:
-                    raise UserError(f"layers {unused} are not used in the forward pass")
-                logits_layer = next((n for n in names if zs[n] is logits), None)
-                per_target = []
-                for k in range(num_classes):
-                    cot = p.clone()
-                    cot[:, k] -= 1
-                    grads = torch.autograd.grad(logits, [zs[n] for n in names], grad_outputs=cot,
-                                                retain_graph=k < num_classes - 1)
-                    per_target.append(grads)
-                for j, n in enumerate(names):
-                    deltas[n].append(torch.stack([g[j] for g in per_target], dim=1)
-                                     .to(store, dtype))
-                logits_all.append(logits.detach().to(store, dtype))
-                p_all.append(p.to(store, dtype))
+        for logits, p, errors in error_passes(model, data, zs, names, C,
+                                              desc="layerwise pass", progress=progress):
+            logits_layer = next((n for n in names if zs[n] is logits), None)
+            for n in names:
+                deltas[n].append(errors[n].to(store, dtype))
+            logits_all.append(logits.detach().to(store, dtype))
+            p_all.append(p.to(store, dtype))
     finally:
         for h in handles:
             h.remove()
 
-    C = num_classes
-    n = order.numel() // C
+    n = data.N // C
     p = torch.cat(p_all).reshape(C, n, C)
     out = {}
     for name, m in modules.items():

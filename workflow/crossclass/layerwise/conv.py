@@ -35,10 +35,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
+from crossclass.curvature.data import LabeledData
 from crossclass.errors import UserError
-from crossclass.layerwise.capture import LayerCapture, class_order
+from crossclass.layerwise.capture import LayerCapture, error_passes, num_outputs
 from crossclass.layerwise.deltas import weights
 from crossclass.layerwise.weights import WeightStats, weight_stats
 from crossclass.linalg import LinearOperator
@@ -78,13 +78,12 @@ def unfold_patches(module: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
                     stride=module.stride).transpose(1, 2)
 
 
-def capture_conv(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
-                 layers: list[str] | None = None, batch_size: int = 256,
+def capture_conv(model: nn.Module, data: LabeledData, *, layers: list[str] | None = None,
                  dtype: torch.dtype = torch.float64, device: torch.device | str | None = None,
                  progress: bool = True) -> dict[str, ConvCapture]:
-    """One pass (eval mode) over X (N, ...) with balanced labels y: per batch a forward with
-    hooks on the chosen Conv2d layers and C vector-Jacobian products with cotangents p - e_c'.
-    Memory O(N L (d_in + C d_out)) per layer."""
+    """One pass (eval mode) over the balanced split `data` (capture.error_passes): per batch a
+    forward with hooks on the chosen Conv2d layers and C vector-Jacobian products with
+    cotangents p - e_c'. Memory O(N L (d_in + C d_out)) per layer."""
     if model.training:
         raise UserError("the model must be in eval mode (call model.eval())")
     modules = conv_layers(model, layers)
@@ -92,6 +91,7 @@ def capture_conv(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
         raise UserError("the model has no nn.Conv2d layer")
     param = next(model.parameters())
     store = torch.device(device) if device is not None else param.device
+    num_classes = num_outputs(model, data)
     seen: dict[str, list[torch.Tensor]] = {n: [] for n in modules}
     deltas: dict[str, list[torch.Tensor]] = {n: [] for n in modules}
     zs: dict[str, torch.Tensor] = {}
@@ -105,32 +105,16 @@ def capture_conv(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
 
     handles = [m.register_forward_hook(hook_for(n, m)) for n, m in modules.items()]
     try:
-        with torch.enable_grad():
-            num_classes = model(X[:1].to(param.device, param.dtype)).shape[-1]
-            for n in modules:
-                seen[n].clear()
-            order = class_order(y.to("cpu"), num_classes).reshape(-1)
-            for start in tqdm(range(0, order.numel(), batch_size), desc="conv pass",
-                              disable=not progress):
-                idx = order[start:start + batch_size]
-                logits = model(X[idx.to(X.device)].to(param.device, param.dtype))
-                p = torch.softmax(logits.detach(), dim=-1)
-                per_target = []
-                for k in range(num_classes):
-                    cot = p.clone()
-                    cot[:, k] -= 1
-                    per_target.append(torch.autograd.grad(
-                        logits, [zs[n] for n in modules], grad_outputs=cot,
-                        retain_graph=k < num_classes - 1))
-                for j, n in enumerate(modules):
-                    g = torch.stack([t[j] for t in per_target], dim=1)  # (B, C, C_out, H', W')
-                    deltas[n].append(g.flatten(3).transpose(2, 3).to(store, dtype))
-                p_all.append(p.to(store, dtype))
+        for _, p, errors in error_passes(model, data, zs, list(modules), num_classes,
+                                         desc="conv pass", progress=progress):
+            for n in modules:  # (B, C, C_out, H', W') -> (B, C, L, C_out)
+                deltas[n].append(errors[n].flatten(3).transpose(2, 3).to(store, dtype))
+            p_all.append(p.to(store, dtype))
     finally:
         for handle in handles:
             handle.remove()
     C = num_classes
-    n = order.numel() // C
+    n = data.N // C
     p = torch.cat(p_all).reshape(C, n, C)
     out = {}
     for name, m in modules.items():
