@@ -10,7 +10,7 @@ Stages, one rule file each (docs/workflow.md draws the DAG):
                 stores (reading the extract stores); MLR stores (section 8)
   figures       one figure per `crossclass figure NAME` call
   claims        one verdict file per claim module, then the claims report and Table 1
-  storage       the bytes of every planned store (`snakemake storage`, on request)
+  plan          SLURM submissions and storage of the plan (`snakemake plan`, on request)
 
 Every rule is a thin call of a `crossclass` subcommand; the values it uses come from `params`,
 so a changed value (or a changed source module, through its `code` param) reruns exactly the
@@ -31,7 +31,7 @@ include: "rules/arguments.smk"
 include: "rules/figure_inputs.smk"
 include: "rules/claim_inputs.smk"
 include: "rules/resources.smk"
-include: "rules/storage_sizes.smk"
+include: "rules/plan_sizes.smk"
 
 
 wildcard_constraints:
@@ -52,7 +52,7 @@ include: "rules/extract.smk"
 include: "rules/spectra.smk"
 include: "rules/figures.smk"
 include: "rules/claims.smk"
-include: "rules/storage.smk"
+include: "rules/plan.smk"
 
 
 rule all:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow_runs import REPO, planned, repo_copy, snakemake
+from test_workflow_runs import REPO, TINY, planned, repo_copy, snakemake
 
 BROKEN = [
     ("verification:\n  fig15a:\n    spectrum: {method: arnoldi}\n",
@@ -138,14 +138,34 @@ def test_paper_grid_plans(repo):
     assert "--checkpoints 10 50 100 200" in selected
 
 
-def test_storage_of_the_paper_grid_fits_and_is_the_documented_one(repo):
-    """`snakemake storage` sizes the paper plan: <= 1 TiB, the total docs/storage.md states."""
-    snakemake(repo, "storage", "--cores", "1", "--configfile", "config/paper.yaml")
-    report = (repo / "results" / "paper" / "storage.md").read_text()
+def test_the_paper_plan_fits_and_is_the_documented_one(repo):
+    """`snakemake plan` sizes the paper plan: <= 1 TiB, the total docs/storage.md states, and
+    a few thousand SLURM submissions (the number the README gives)."""
+    snakemake(repo, "plan", "--cores", "1", "--configfile", "config/paper.yaml")
+    report = (repo / "results" / "paper" / "plan.md").read_text()
+    submissions = re.search(r"Submissions: \*\*([0-9,]+)\*\*", report)[1]
+    assert int(submissions.replace(",", "")) <= 3000
+    assert f"{submissions} SLURM submissions" in (REPO / "README.md").read_text()
     total = re.search(r"Total: \*\*(.+?)\*\* \(([0-9,]+) bytes\)", report)
     assert int(total[2].replace(",", "")) <= 2**40
     assert total[0] in (REPO / "docs" / "storage.md").read_text()
     assert "| means | 1,920 |" in report  # one per checkpoint and split, without the p C^2
+
+
+def test_the_plan_counts_the_submissions_snakemake_groups(repo, tmp_path):
+    """On the tiny config, the plan's submissions are Snakemake's own grouped dry run under
+    the SLURM profile: one per training job, one per group of `checkpoint=K` analysed
+    checkpoints."""
+    out = tmp_path / "results"
+    snakemake(repo, "plan", "--cores", "1", "--configfile", str(TINY),
+              "--config", f"results={out}")
+    rows = re.findall(r"^\| (.+?) \| ([0-9,]+) \| ([0-9,]+) \|$",
+                      (out / "plan.md").read_text(), re.M)
+    counted = {step.split(" (")[0]: int(subs) for step, _, subs in rows[:3]}
+    dry = snakemake(repo, "-n", "--profile", "config/profiles/slurm", "--configfile",
+                    str(TINY), "--config", f"results={out}").stdout
+    assert counted["extract + spectra"] == dry.count("Group job checkpoint") > 0
+    assert counted["train"] == len(re.findall(r"^rule train:$", dry, re.M)) > 0
 
 
 def test_lint_is_clean(repo):

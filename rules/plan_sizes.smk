@@ -1,4 +1,51 @@
-"""The bytes of every store the config plans (rule `storage`), from crossclass.sizes."""
+"""The plan in numbers (the `plan` target): jobs and SLURM submissions per step under the SLURM
+profile's grouping, and the bytes of every store (crossclass.sizes)."""
+
+SLURM_PROFILE = Path(workflow.basedir) / "config" / "profiles" / "slurm" / "config.yaml"
+
+
+def group_components(group):
+    """Connected components of `group` per submission under the SLURM profile
+    (`group-components: [group=K]`), 1 when it names none."""
+    settings = yaml.safe_load(SLURM_PROFILE.read_text()).get("group-components", [])
+    counts = dict(item.split("=") for item in settings)
+    return int(counts.get(group, 1))
+
+
+EXTRACT_PATH = re.compile(
+    re.escape(f"{RESULTS}/extract/")
+    + r"(?P<checkpoint>[^/]+/[^/]+/n[0-9]+/e[0-9]+/(?:train|test))/(?:means|layers|summary)\.zarr"
+)
+
+
+def planned_checkpoints():
+    """Every `dataset/net/nN/eE/split` with an extract job: the analysed checkpoints and every
+    one a requested figure, claim module or spectrum reads."""
+    paths = experiment_targets() + figure_stores()
+    paths += [p for inputs in CLAIMS.values() for p in inputs(SimpleNamespace())]
+    found = {m["checkpoint"] for m in map(EXTRACT_PATH.fullmatch, paths) if m}
+    return found | {c for cs in requested_spectra().values() for c in cs}
+
+
+def submission_rows():
+    """[{step, jobs, submissions}] of the steps that reach the scheduler: each training batch
+    and selected-rate retraining alone; the extract and spectra jobs of one checkpoint and split
+    form one connected component of group `checkpoint`, K of them per submission."""
+    training = config["training"]
+    pairs = [(e, n) for e in config["experiments"] for n in e["n_per_class"]]
+    checkpoints = len(planned_checkpoints())
+    spectra = sum(len(c) for c in requested_spectra().values())
+    k = group_components("checkpoint")
+    selected = 0 if training["sweep_checkpoints"] else len(pairs)
+    return [
+        dict(step="train", jobs=sum(len(sweep_batches(e["net"])) for e, _ in pairs)),
+        dict(step="train_selected", jobs=selected),
+        dict(
+            step=f"extract + spectra (group checkpoint, {k} per submission)",
+            jobs=checkpoints + spectra,
+            submissions=-(-checkpoints // k),
+        ),
+    ]
 
 
 def storage_rows():
