@@ -266,8 +266,6 @@ def test_bad_inputs_are_one_line_errors(mlp_run, tmp_path, capsys):
     assert "unknown operator 'G_bogus'" in capsys.readouterr().err
     assert main([str(a) for a in [*base, "--operator", "layer:9:KFAC", "--method", "exact"]]) == 2
     assert "no nn.Linear layer named '9'" in capsys.readouterr().err
-    assert main([str(a) for a in [*base, "--operator", "G", "--keys", "color=red"]]) == 2
-    assert "--keys accepts" in capsys.readouterr().err
 
 
 def test_tiny_vgg_extract_and_kfac(tmp_path):
@@ -278,12 +276,12 @@ def test_tiny_vgg_extract_and_kfac(tmp_path):
     cli("extract", "--checkpoint", run["ckpt"][1], "--subset", run["subset"], "--root",
         run["root"], "--split", "train", "--batch-size", 8, "--device", "cpu",
         "--out-means", paths["means"], "--out-layers", paths["layers"],
-        "--out-summary", paths["summary"], "--keys", "epoch=7")
+        "--out-summary", paths["summary"])
     model, X, y = model_and_data(run, 1, dtype=torch.float32)
     direct = extended_gradient_means(ModelFunction(model), LabeledData(X, y, batch_size=8),
                                      accumulate_float64=True, progress=False)
     ds = read_store(paths["means"])
-    assert int(ds["epoch"]) == 7  # overridden key
+    assert int(ds["epoch"]) == 1  # the checkpoint's epoch
     got = torch.as_tensor(ds["means"].values)
     assert torch.linalg.norm(got - direct.means) / torch.linalg.norm(direct.means) < TOL
     layers = read_store(paths["layers"])
@@ -319,3 +317,23 @@ def test_several_operators_in_one_job_equal_one_job_each(mlp_run, tmp_path, caps
             "--out", tmp_path / "only_one.zarr"]
     assert main([str(a) for a in args]) == 2
     assert "give one --out per --operator" in capsys.readouterr().err
+
+
+def test_a_means_store_without_the_means_gives_the_same_spectra(mlp_run, mlp_reference,
+                                                                tmp_path):
+    """extract --no-keep-means and --no-layer-matrices write the small stores (no p x C x C
+    means, no layer matrices); a spectra job then recomputes the means in memory, exactly."""
+    paths = {k: tmp_path / f"{k}.zarr" for k in ("means", "layers", "summary")}
+    cli("extract", *network_args(mlp_run, 2), "--device", "cpu", "--no-keep-means",
+        "--no-layer-matrices", "--out-means", paths["means"], "--out-layers",
+        paths["layers"], "--out-summary", paths["summary"])
+    means, layers = read_store(paths["means"]), read_store(paths["layers"])
+    assert "means" not in means and {"eig_lowrank", "trace_within"} <= set(means.variables)
+    assert not any(str(d).endswith((":feature", ":error")) for v in layers.data_vars
+                   for d in layers[v].dims)
+    assert "kfac_rel_err" in layers
+    for operator in ("G_cross", "G-minus-class"):
+        dense = {"G_cross": mlp_reference["G_cross"],
+                 "G-minus-class": mlp_reference["G"] - mlp_reference["G_class"]}[operator]
+        got = exact_spectrum(mlp_run, 2, tmp_path, operator, "--means", paths["means"])
+        assert_spectrum(got, dense)

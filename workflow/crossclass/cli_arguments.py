@@ -3,9 +3,8 @@
   progress_argument(parser)     --progress / --no-progress (default: stderr is a terminal)
   device_and_progress(parser)   --device (default auto) and the above
   estimator_arguments(parser)   the estimator flags (crossclass.estimator.SETTINGS) and the above
-  network_arguments(parser)     a checkpoint, its data split and the store keys
+  network_arguments(parser)     a checkpoint and its data split
   load_network(args)            that network on this process's device and data shard
-  store_keys(net_keys, pairs)   the network's store keys overridden by --keys K=V
 """
 
 from __future__ import annotations
@@ -14,10 +13,7 @@ import argparse
 import sys
 
 from crossclass import estimator
-from crossclass.errors import UserError
-from crossclass.options import parse_options
 
-KEY_NAMES = ("dataset", "net", "n_per_class", "epoch")
 DEVICE_HELP = ("auto (CUDA when present, else cpu), cpu, cuda, cuda:N or mps "
                "(crossclass.devices); default %(default)s")
 
@@ -43,7 +39,8 @@ def estimator_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def network_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags that name a checkpoint, its data split and batching, and the store keys."""
+    """The flags that name a checkpoint, its data split and batching (the stores are keyed by
+    the checkpoint's dataset, net, n_per_class and epoch, and the split)."""
     g = parser.add_argument_group("network and data")
     g.add_argument("--checkpoint", required=True, help="<run>/checkpoints/epoch_EEEE.pt")
     g.add_argument("--subset", required=True, help="index store of `crossclass data subsample`")
@@ -52,29 +49,16 @@ def network_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=int, required=True, help="examples per data batch")
     g.add_argument("--float64", action="store_true",
                    help="convert the model to float64 (default: its own dtype, float64 sums)")
-    g.add_argument("--keys", nargs="*", default=[], metavar="KEY=VALUE",
-                   help="override the store keys read from the checkpoint: "
-                        + ", ".join(KEY_NAMES))
-
-
-def store_keys(net_keys: dict, pairs: list[str]) -> dict:
-    """The network's keys overridden by --keys K=V (one of KEY_NAMES each)."""
-    given = parse_options(pairs, "--keys")
-    unknown = sorted(set(given) - set(KEY_NAMES))
-    if unknown:
-        raise UserError(f"--keys accepts {', '.join(KEY_NAMES)}; got {unknown[0]!r}")
-    return {**net_keys, **given}
 
 
 def load_network(args: argparse.Namespace):
     """The network of network_arguments on this process's device and data shard (all of it
-    without torchrun); progress bars on rank 0 only. Checks --keys first."""
+    without torchrun); progress bars on rank 0 only."""
     from dataclasses import replace
 
     from crossclass.analysis import load_network as load
     from crossclass.curvature.distributed import init_from_env, is_main, shard
 
-    store_keys({}, args.keys)
     device = init_from_env(args.device)
     args.progress = args.progress and is_main()
     net = load(args.checkpoint, args.subset, args.root, args.split,

@@ -3,7 +3,7 @@ checkpoint and split (docs/analysis.md).
 
   extract --checkpoint PT --subset STORE --root DIR --split S --batch-size B [--device D]
           [--float64] [--conv-layers] --out-means STORE --out-layers STORE
-          --out-summary STORE [--keys K=V ...]
+          --out-summary STORE
 Under torchrun (WORLD_SIZE > 1) the data is split over the processes
 (crossclass.curvature.distributed; --device cuda is cuda:LOCAL_RANK) and rank 0 writes.
 """
@@ -16,7 +16,6 @@ from crossclass.cli_arguments import (
     device_and_progress,
     load_network,
     network_arguments,
-    store_keys,
 )
 
 
@@ -25,7 +24,7 @@ def run(args: argparse.Namespace) -> None:
 
     net = load_network(args)
     extract(net, out_means=args.out_means, out_layers=args.out_layers,
-            out_summary=args.out_summary, keys=store_keys(net.keys, args.keys),
+            out_summary=args.out_summary, keys=net.keys,
             conv=args.conv_layers, keep_means=args.keep_means,
             layer_matrices=args.layer_matrices, progress=args.progress)
 

@@ -3,7 +3,7 @@ checkpoint, estimated in one process (model, data, means and layers read once).
 
   operator-spectrum --checkpoint PT --subset STORE --root DIR --split S --operator NAME...
           --batch-size B [--float64] [--means STORE] [--layers STORE] --out STORE...
-          [--keys K=V ...] [estimator flags] [--device D]
+          [estimator flags] [--device D]
 Under torchrun (WORLD_SIZE > 1) the data is split over the processes and rank 0 writes.
 """
 
@@ -16,7 +16,6 @@ from crossclass.cli_arguments import (
     estimator_arguments,
     load_network,
     network_arguments,
-    store_keys,
 )
 from crossclass.errors import UserError
 from crossclass.operator_names import GRAMMAR, parse_operator
@@ -34,13 +33,12 @@ def run(args: argparse.Namespace) -> None:
         parse_operator(name)
     net = load_network(args)
     kwargs = estimator.from_arguments(args, net.num_classes)
-    keys = store_keys(net.keys, args.keys)
     outs = dict(zip(args.operator, args.out, strict=True))
     for name, ds, params in operator_spectra(net, args.operator, estimator=kwargs,
                                              means=args.means, layers=args.layers,
                                              progress=args.progress):
         if is_main():
-            write_store(ds, outs[name], keys={**keys, "operator": name}, params=params)
+            write_store(ds, outs[name], keys={**net.keys, "operator": name}, params=params)
 
 
 def register(subparsers) -> None:
