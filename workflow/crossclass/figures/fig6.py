@@ -17,7 +17,8 @@ import numpy as np
 from crossclass.analysis.means_store import is_means_store
 from crossclass.errors import UserError
 from crossclass.figures.fig5 import OUTLIER_COLOR, density_panel, to_axis
-from crossclass.figures.plotting import SPECTRUM, SPECTRUM_OPTIONAL, mark_eigenvalues, save
+from crossclass.figures.plotting import mark_eigenvalues, save
+from crossclass.linalg.spectrum import STORE_OPTIONAL, STORE_REQUIRED
 from crossclass.stores import open_stores, read_store, store_params
 
 CLASS_COLOR, CROSS_COLOR, SAME_COLOR, WITHIN_COLOR = "gold", "tab:green", "teal", "tab:red"
@@ -35,7 +36,7 @@ def draw(inputs: list[str], output: str) -> None:
     means = [p for p in inputs if is_means_store(read_store(p))]
     if not spectra or not means or len(spectra) + len(means) != len(inputs):
         raise UserError("fig6 needs spectrum stores of G and the means stores of the same runs")
-    S = open_stores(spectra, (*SPECTRUM, "num_params"), optional=SPECTRUM_OPTIONAL)
+    S = open_stores(spectra, (*STORE_REQUIRED, "num_params"), optional=STORE_OPTIONAL)
     Mn = open_stores(means, ("eig_lowrank", "trace_within", "num_examples"))
     ns, epochs = [int(v) for v in S["n_per_class"].values], [int(v) for v in S["epoch"].values]
     eps = store_params(read_store(spectra[0])).get("eps", 0.0)

@@ -16,7 +16,8 @@ import numpy as np
 from crossclass.analysis import layer_names, read_layer
 from crossclass.errors import UserError
 from crossclass.figures.fig5 import density_panel, title_of
-from crossclass.figures.plotting import read_spectrum, save
+from crossclass.figures.plotting import save
+from crossclass.linalg.spectrum import read_spectrum
 from crossclass.operator_names import parse_operator
 from crossclass.stores import read_store, store_params
 

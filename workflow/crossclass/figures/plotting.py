@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from crossclass.linalg.spectrum import read_spectrum
 from crossclass.stores import read_store  # noqa: E402
 
 EXACT_COLOR = "tab:blue"
@@ -78,17 +79,6 @@ def metrics_line(summary) -> str:
     return (f"train error {value('train_error', True)}, loss {value('train_loss')}; "
             f"test error {value('test_error', True)}, loss {value('test_loss')}; "
             f"||grad|| ({summary['split'].item()}) {value('grad_norm')}")
-
-
-# What the spectral panels read: checked complete and finite (crossclass.stores.read_store).
-SPECTRUM = ("density", "ritz_values", "ritz_weights")
-SPECTRUM_OPTIONAL = ("lambda", "log_lambda", "top_eigenvalues", "exact_eigenvalues",
-                     "num_params", "density_positive", "density_negative")
-
-
-def read_spectrum(path: str):
-    """A spectrum store with everything a spectral panel draws checked (one-line errors)."""
-    return read_store(path, SPECTRUM, optional=SPECTRUM_OPTIONAL)
 
 
 def split_stores(inputs: list[str]) -> tuple[list, list]:

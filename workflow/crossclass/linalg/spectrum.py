@@ -13,6 +13,7 @@ a gridded density and an empirical spectral measure, for tests and benchmarks.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,7 @@ from crossclass.linalg.density import (
 from crossclass.linalg.exact import exact_eigenvalues
 from crossclass.linalg.lanczos import RitzPairs, fast_lanczos
 from crossclass.linalg.operator import LinearOperator
-from crossclass.stores import StoreSchema
+from crossclass.stores import StoreSchema, read_store
 
 # the store this module writes and reads (docs/stores.md is rendered from it)
 SCHEMA = StoreSchema(
@@ -63,6 +64,14 @@ SCHEMA = StoreSchema(
            'stores, and params `operator`, `p`, `num_classes`, `means` and `layers` (the extract'
            ' stores reused).'),
 )
+STORE_REQUIRED = ("density", "ritz_values", "ritz_weights")
+STORE_OPTIONAL = tuple(name for name in SCHEMA.names if name not in STORE_REQUIRED)
+
+
+def read_spectrum(path: str | os.PathLike) -> xr.Dataset:
+    """A spectrum store, every variable of SCHEMA it holds checked complete and finite
+    (crossclass.stores.read_store: one-line errors)."""
+    return read_store(path, STORE_REQUIRED, optional=STORE_OPTIONAL)
 
 if TYPE_CHECKING:
     import xarray as xr
