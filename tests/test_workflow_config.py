@@ -38,7 +38,7 @@ BROKEN = [
     ("analysis: {operators: {sharp: [G]}}\n",
      "analysis.operators.sharp: no settings 'sharp' in analysis.spectra"),
     ("figure_data: {fig5: {n_per_class: 7}}\n",
-     "figure_data.fig5.n_per_class [7] not in the experiment's [20, 50]"),
+     "figure_data.fig5.n_per_class [7] not in the experiment's [50, 200]"),
     ("figure_data: {fig3: {rows: [{dataset: digits, net: mlp, n_per_class: 50, epoch: 3}]}}\n",
      "figure_data.fig3.rows[0].epoch [3] not in the experiment's [20, 30]"),
     ("figure_data: {fig16: {spectra: hess_plain}}\n",
