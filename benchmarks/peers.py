@@ -350,8 +350,10 @@ def accuracy(M: int, n_vec: int, seeds: int) -> str:
     small = Setup(model, X.double(), y, batch_size=200)
     cases = {"Fig. 15a (p = 2000)": lambda seed: fig15a_matrix(seed).double(),
              f"MLP Hessian (p = {small.p})": lambda seed: small.H.to_dense()}
+    from scipy.sparse.linalg import ArpackNoConvergence
+
     for case, matrix in cases.items():
-        ours, theirs = [], []
+        ours, theirs, failed = [], [], 0
         for seed in range(seeds):
             A = matrix(seed)
             exact = exact_eigenvalues(DenseOperator(A, symmetric=True))
@@ -359,13 +361,20 @@ def accuracy(M: int, n_vec: int, seeds: int) -> str:
                                     seed=seed, progress=False)
             ours.append(wasserstein1(est.grid, est.density, exact))
             torch.manual_seed(seed)
-            grid, dens = lanczos_approximate_spectrum(DenseCurvlinops(A), M,
-                                                      num_repeats=n_vec)
+            try:  # its spectral boundaries come from ARPACK, which may not converge
+                grid, dens = lanczos_approximate_spectrum(DenseCurvlinops(A), M,
+                                                          num_repeats=n_vec)
+            except ArpackNoConvergence:
+                failed += 1
+                continue
             theirs.append(wasserstein1(grid, dens, exact))
         width = float(exact[-1] - exact[0])
-        rows.append([case, f"{np.mean(ours):.4f}", f"{np.mean(theirs):.4f}", f"{width:.3g}"])
+        mine = f"{np.mean(theirs):.4f}" if theirs else "-"
+        rows.append([case, f"{np.mean(ours):.4f}", mine, f"{failed} of {seeds}",
+                     f"{width:.3g}"])
     return table(f"accuracy: W1 to the exact spectrum (M = {M}, n_vec = {n_vec}, mean of "
-                 f"{seeds} seeds)", ["matrix", "ours", "curvlinops", "spectrum width"], rows)
+                 f"{seeds} seeds)", ["matrix", "ours", "curvlinops", "curvlinops failed "
+                 "(ARPACK boundaries)", "spectrum width"], rows)
 
 
 def scaling(repeats: int, Ns: list[int], widths: list[int]) -> str:

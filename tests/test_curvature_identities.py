@@ -241,6 +241,18 @@ def test_knockouts(prob):
         dec.knockout("within", "projection")
 
 
+def test_g_same_spans_the_class_means(prob):
+    """sum_{c'} w_{i,c,c'} g_{i,c,c'} = J^T (p - p) / (nC) = 0 for every example, so
+    w_c g_c = -w_{c,c} g_{c,c}: G_{c=c'} and G_class have the same range (rank C) and their
+    projection knockouts are one matrix, however small G_{c=c'} is."""
+    means = prob.means
+    same = means.means.diagonal(dim1=1, dim2=2) * means.weights.diagonal()  # w_cc g_cc
+    assert rel(means.class_means() * means.class_weights(), -same) < TOL
+    dec = prob.decomposition_of_dense_G
+    assert rel(dec.knockout("same", "projection").to_dense(),
+               dec.knockout("class", "projection").to_dense()) < TOL
+
+
 # ---- rank decisions against the scale of G (C = 2: G_cross is zero) ------------------------
 
 def decomposition_for(num_classes: int):
