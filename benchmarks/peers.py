@@ -76,11 +76,13 @@ def cnn(channels: int = 24) -> torch.nn.Module:
                                torch.nn.Flatten(), torch.nn.Linear(2 * channels * 16, C))
 
 
-def problem(kind: str, N: int, *, width: int = 256, steps: int = 300, seed: int = 0):
+def problem(kind: str, N: int, *, width: int = 256, steps: int = 300, seed: int = 0,
+            d: int = 784):
     """(model in eval mode, X, y): synthetic balanced classes (a mean per class plus noise),
-    the model trained by `steps` SGD steps (batch 128) so that class outliers appear."""
+    the model (an MLP on d inputs, or the CNN) trained by `steps` SGD steps (batch 128) so
+    that class outliers appear."""
     torch.manual_seed(seed)
-    shape = (784,) if kind.startswith("mlp") else (3, 16, 16)
+    shape = (d,) if kind.startswith("mlp") else (3, 16, 16)
     d = int(np.prod(shape))
     y = torch.arange(C).repeat_interleave(N // C)
     means = torch.randn(C, d)
@@ -345,7 +347,7 @@ def accuracy(M: int, n_vec: int, seeds: int) -> str:
     from curvlinops import lanczos_approximate_spectrum
 
     rows = []
-    model, X, y = problem("mlp-small", 200, width=32, steps=200)
+    model, X, y = problem("mlp-small", 200, width=32, steps=200, d=64)  # p = 3,498: dense eigh
     model = model.double()
     small = Setup(model, X.double(), y, batch_size=200)
     cases = {"Fig. 15a (p = 2000)": lambda seed: fig15a_matrix(seed).double(),
