@@ -9,6 +9,7 @@ from crossclass.curvature import LabeledData
 from crossclass.layerwise import analyse, capture, cfac, kfac, layer_dataset, layer_g
 from crossclass.linalg import estimate_spectrum
 from crossclass.stores import write_store
+from test_figures_networks import check
 from torch import nn
 
 C, D, N = 3, 6, 5
@@ -51,15 +52,6 @@ def write_stores(tmp, dataset, seed):
 def stores(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("layerwise_figs")
     return [write_stores(tmp, name, seed) for seed, name in enumerate(("gmm", "digits"))]
-
-
-def check(tmp, name, inputs, *options):
-    pdf = tmp / f"{name}.pdf"
-    sets = [x for o in options for x in ("--set", o)]
-    assert main(["figure", name, "--inputs", *map(str, inputs), "--out", str(pdf),
-                 *sets]) == 0
-    for path in (pdf, pdf.with_suffix(".png")):
-        assert path.stat().st_size > 10_000
 
 
 @pytest.mark.parametrize("name", ["fig7", "fig8", "fig9a", "fig9b", "fig10", "fig13"])
