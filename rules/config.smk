@@ -18,7 +18,7 @@ import yaml
 from snakemake.utils import validate
 
 from crossclass import estimator, operator_names, plugins, sizes
-from crossclass.layer_names import linear_layers
+from crossclass.layer_names import analysable_layers
 from crossclass.options import format_options
 from crossclass.provenance import code_hash
 from crossclass.signatures import keyword_options
@@ -196,26 +196,31 @@ def operator_layers(names):
 
 
 def check_layers(config):
-    """Every layer the config names is an nn.Linear of its net (crossclass.layer_names: cached,
-    so only a plan after a change of the nets or their options imports torch)."""
+    """Every layer the config names is an nn.Linear of its net, or an nn.Conv2d when
+    analysis.conv_layers is on (crossclass.layer_names: cached, so only a plan after a change
+    of the nets or their options imports torch)."""
     refs = layer_references(config)
     if not refs:
         return
     sources = Path(workflow.basedir) / "workflow"
     nets = {net: config["nets"].get(net, {}) for _, net, _ in refs}
     try:
-        linear = linear_layers(
+        layers = analysable_layers(
             nets,
-            Path(".snakemake/crossclass/linear_layers.json"),
+            Path(".snakemake/crossclass/analysable_layers.json"),
             code_hash(sources, "crossclass.nets"),
         )
     except ValueError as err:
         stop(f"nets: {err}")
+    kinds = {"linear", "conv"} if config["analysis"]["conv_layers"] else {"linear"}
     for where, net, layer in refs:
-        if layer not in linear[net]:
+        found = {n for n, kind in layers[net].items() if kind in kinds}
+        if layer not in found:
+            what = " or nn.Conv2d" if "conv" in kinds else ""
             stop(
-                f"{where}: {net} has no nn.Linear layer {layer!r}; "
-                f"its layers: {', '.join(linear[net])}"
+                f"{where}: {net} has no nn.Linear{what} layer {layer!r}"
+                + ("" if "conv" in kinds else " (conv layers need analysis.conv_layers)")
+                + f"; its layers: {', '.join(n for n in layers[net] if n in found)}"
             )
 
 

@@ -67,7 +67,13 @@ def storage_rows():
             continue
         data, p, _ = size
         C, shape = data.classes, sizes.net_input_shape(exp["net"], data.in_shape)
-        dims = sizes.linear_dims(exp["net"], shape, data.classes, config["nets"].get(exp["net"]))
+        dims = sizes.layer_dims(
+            exp["net"],
+            shape,
+            data.classes,
+            config["nets"].get(exp["net"]),
+            conv=analysis["conv_layers"],
+        )
         run = (len(exp["epochs"]) + 2) * sizes.checkpoint_bytes(p)  # + last.pt, momentum
         rates = len(learning_rates(exp["net"]))
         for n in exp["n_per_class"]:

@@ -4,7 +4,8 @@ so that the cluster profiles stay short. Memory and runtime grow with each retry
   train     memory: weights, gradients, momentum and a spare copy (16 p bytes) + the subset
             on the device; runtime: 3 x forward multiply-adds x (train + test examples) x epochs
             x the batch's runs
-  extract   memory: the p x C^2 means in float64 + Lanczos vectors + the split's data;
+  extract   memory: the p x C^2 means in float64 + Lanczos vectors, or the largest layer's
+            streamed moments (whichever is larger), + the split's data;
   spectra   runtime: about 10 forward passes of the split per operator product, for
             M + M0 steps (and the deflation's) per operator, plus the means' C backward passes
 Training and analysis jobs take JOB_THREADS threads (4 beside a GPU; 1 on the CPU, so that
@@ -50,6 +51,21 @@ def experiment_size(dataset, net):
         return None
 
 
+@functools.cache
+def layer_stream_mb(dataset, net):
+    """Peak MB of streaming the largest analysed layer of (dataset, net) (crossclass.sizes)."""
+    data = sizes.dataset_size(dataset, config["datasets"].get(dataset, {}), SOURCES)
+    dims = sizes.layer_dims(
+        net,
+        sizes.net_input_shape(net, data.in_shape),
+        data.classes,
+        config["nets"].get(net, {}),
+        SOURCES,
+        conv=config["analysis"]["conv_layers"],
+    )
+    return sizes.layer_stream_bytes(dims, data.classes) / 2**20
+
+
 def examples(data, n, split):
     """Examples in a job's split: n per class of the training split, or the test split."""
     per_class = config["data"]["test_per_class"]
@@ -86,14 +102,15 @@ def train_runtime(wildcards, attempt):
 
 
 def analysis_memory(wildcards, attempt):
-    """extract and spectra: the float64 means dominate."""
+    """extract and spectra: the float64 means, or the largest layer's streamed moments."""
     keys = checkpoint_keys(wildcards) if hasattr(wildcards, "checkpoint") else wildcards
     size = experiment_size(keys.dataset, keys.net)
     if size is None:
         return FALLBACK["mem_mb"] * attempt
     data, p, _ = size
     vectors = p * (data.classes**2 + 64) * 8 / 2**20
-    return int(attempt * (2000 + vectors + data_mb(data, examples(data, keys.n, keys.split))))
+    working = max(vectors, layer_stream_mb(keys.dataset, keys.net))
+    return int(attempt * (2000 + working + data_mb(data, examples(data, keys.n, keys.split))))
 
 
 def analysis_runtime(operators, settings):

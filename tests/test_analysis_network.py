@@ -19,6 +19,7 @@ from crossclass.cli import main
 from crossclass.curvature import LabeledData, ModelFunction, extended_gradient_means
 from crossclass.data import load_subset
 from crossclass.layerwise import analyse, capture, layer_dataset
+from crossclass.layerwise.conv import capture_conv, conv_g
 from crossclass.nets import vgg11
 from crossclass.sizes import layers_store_bytes
 from crossclass.stores import open_stores, read_store
@@ -265,18 +266,20 @@ def test_bad_inputs_are_one_line_errors(mlp_run, tmp_path, capsys):
     assert main([str(a) for a in [*base, "--operator", "G_bogus"]]) == 2
     assert "unknown operator 'G_bogus'" in capsys.readouterr().err
     assert main([str(a) for a in [*base, "--operator", "layer:9:KFAC", "--method", "exact"]]) == 2
-    assert "no nn.Linear layer named '9'" in capsys.readouterr().err
+    assert "no nn.Linear or nn.Conv2d layer named '9'" in capsys.readouterr().err
 
 
 def test_tiny_vgg_extract_and_kfac(tmp_path):
-    """VGG11 at width 1/16 on digits (2 per class), one epoch, float32 model."""
+    """VGG11 at width 1/16 on digits (2 per class), one epoch, float32 model: the means, every
+    conv and linear layer streamed, KFAC of the classifier and the exact G^l of a conv layer
+    (the conv weight block of G) against the capture path's conv_g."""
     run = make_run(tmp_path, dataset="digits", options=[], n=2, test_n=None, net="vgg11",
                    net_options=["width=0.0625"], epochs=1)
     paths = {k: tmp_path / f"{k}.zarr" for k in ("means", "layers", "summary")}
     cli("extract", "--checkpoint", run["ckpt"][1], "--subset", run["subset"], "--root",
         run["root"], "--split", "train", "--batch-size", 8, "--device", "cpu",
         "--out-means", paths["means"], "--out-layers", paths["layers"],
-        "--out-summary", paths["summary"])
+        "--out-summary", paths["summary"], "--conv-layers")
     model, X, y = model_and_data(run, 1, dtype=torch.float32)
     direct = extended_gradient_means(ModelFunction(model), LabeledData(X, y, batch_size=8),
                                      accumulate_float64=True, progress=False)
@@ -294,6 +297,19 @@ def test_tiny_vgg_extract_and_kfac(tmp_path):
         "--out", out)
     kron = torch.kron(torch.as_tensor(lay["Delta"].values), torch.as_tensor(lay["H"].values))
     assert_spectrum(np.sort(read_store(out)["exact_eigenvalues"].values), kron)
+    names = [str(n) for n in layers["layer"].values]
+    assert names == [n for n, m in model.named_modules()
+                     if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+    conv = tmp_path / "conv_g.zarr"
+    cli("operator-spectrum", "--checkpoint", run["ckpt"][1], "--subset", run["subset"],
+        "--root", run["root"], "--split", "train", "--batch-size", 8, "--operator",
+        "layer:features.4:G", "--method", "exact", "--K", 64, "--out", conv)
+    cap = capture_conv(model, LabeledData(X, y, batch_size=8), layers=["features.4"],
+                       progress=False)["features.4"]
+    G = conv_g(cap).matmat(torch.eye(cap.weight.numel(), dtype=torch.float64))
+    want = np.sort(torch.linalg.eigvalsh(G).numpy())
+    got = np.sort(read_store(conv)["exact_eigenvalues"].values)
+    assert np.abs(got - want).max() / np.abs(want).max() < 1e-5    # float32 model products
 
 
 def test_several_operators_in_one_job_equal_one_job_each(mlp_run, tmp_path, capsys):

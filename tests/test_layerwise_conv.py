@@ -37,11 +37,8 @@ def data(n=2, seed=0):
     return torch.randn(C * n, 2, 4, 4, generator=g, dtype=torch.float64), y
 
 
-@pytest.mark.parametrize("layer", ["0", "2"])
-def test_conv_g_is_the_weight_block_of_G(layer):
-    net, (X, y) = tiny_net(), data()
-    cap = capture_conv(net, LabeledData(X, y, batch_size=256), layers=[layer],
-                       progress=False)[layer]
+def dense_layer_g(net, layer, X):
+    """G^l = Ave_i J_i^T (diag p_i - p_i p_i^T) J_i for the weight of `layer`, by torch.func."""
     params = dict(net.named_parameters())
     name = f"{layer}.weight"
 
@@ -50,10 +47,39 @@ def test_conv_g_is_the_weight_block_of_G(layer):
 
     G = torch.zeros(params[name].numel(), params[name].numel(), dtype=torch.float64)
     for x in X:
-        J = jacrev(logits)(params[name].detach(), x).reshape(C, -1).detach()
-        p = torch.softmax(logits(params[name].detach(), x), dim=0).detach()
+        out = logits(params[name].detach(), x)
+        J = jacrev(logits)(params[name].detach(), x).reshape(out.numel(), -1).detach()
+        p = torch.softmax(out, dim=0).detach()
         G += J.T @ (torch.diag(p) - torch.outer(p, p)) @ J / X.shape[0]
+    return G
+
+
+@pytest.mark.parametrize("layer", ["0", "2"])
+def test_conv_g_is_the_weight_block_of_G(layer):
+    net, (X, y) = tiny_net(), data()
+    cap = capture_conv(net, LabeledData(X, y, batch_size=256), layers=[layer],
+                       progress=False)[layer]
+    assert rel(dense(conv_g(cap)), dense_layer_g(net, layer, X)) < 1e-10
+
+
+@pytest.mark.parametrize("layer", ["stem.0", "layers.2.conv1", "layers.2.shortcut.0"])
+def test_resnet18_conv_blocks_are_the_weight_blocks_of_G(layer):
+    """ResNet18 (width 1/16, BatchNorm in eval mode): the stem, a strided 3x3 conv and a 1x1
+    strided shortcut; G^l of the capture and of the streamed probes both equal torch.func's."""
+    from crossclass.layerwise.streaming import stream_layer
+    from crossclass.nets import resnet18
+
+    torch.manual_seed(0)
+    net = resnet18((1, 32, 32), 2, width=1 / 16).double().eval()
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(4, 1, 32, 32, generator=g, dtype=torch.float64)
+    split = LabeledData(X, torch.tensor([0, 1, 0, 1]), batch_size=3)
+    G = dense_layer_g(net, layer, X)
+    cap = capture_conv(net, split, layers=[layer], progress=False)[layer]
     assert rel(dense(conv_g(cap)), G) < 1e-10
+    a = stream_layer(net, split, layer, probes=G.shape[0], progress=False)  # probes V = I
+    assert a.kfac_rel_err == pytest.approx(rel(dense(kfac(a.features.H, a.errors.Delta)), G),
+                                           rel=1e-9)
 
 
 def test_capture_gives_the_loss_gradient_and_shapes():

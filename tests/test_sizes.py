@@ -8,7 +8,7 @@ from crossclass import plugins
 from crossclass.sizes import (
     dataset_size,
     forward_macs,
-    linear_dims,
+    layer_dims,
     net_input_shape,
     parameter_count,
 )
@@ -31,12 +31,14 @@ def test_parameter_count_equals_the_built_network(net, options, in_shape, classe
 
 
 @pytest.mark.parametrize(("net", "options"), NETS, ids=[f"{n}{o}" for n, o in NETS])
-def test_linear_dims_equal_the_built_networks_linear_layers(net, options):
+@pytest.mark.parametrize("conv", [False, True])
+def test_layer_dims_equal_the_built_networks_analysed_layers(net, options, conv):
     shape = net_input_shape(net, (3, 32, 32))
     model = plugins.load(plugins.NETWORKS, net)(shape, 10, **options)
-    real = [(m.in_features, m.out_features) for m in model.modules()
-            if isinstance(m, torch.nn.Linear)]
-    assert linear_dims(net, shape, 10, options) == real
+    real = [(m.in_features, m.out_features) if isinstance(m, torch.nn.Linear)
+            else (m.weight[0].numel(), m.out_channels) for m in model.modules()
+            if isinstance(m, torch.nn.Linear) or (conv and isinstance(m, torch.nn.Conv2d))]
+    assert layer_dims(net, shape, 10, options, conv=conv) == real
 
 
 def test_paper_vgg11_has_the_papers_28m_parameters():

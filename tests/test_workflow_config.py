@@ -74,9 +74,16 @@ BROKEN = [
     ("figure_data: {fig7: {datasets: [gmm, mnist]}}\n",
      "figure_data.fig7: no experiment (mnist, mlp)"),
     ("figure_data: {fig12: {layers: ['1', '99']}}\n",
-     "figure_data.fig12.layers: mlp has no nn.Linear layer '99'; its layers: 1, 4, 7"),
+     "figure_data.fig12.layers: mlp has no nn.Linear or nn.Conv2d layer '99'; "
+     "its layers: 1, 4, 7"),
     ("analysis: {operators: {density: ['layer:fc9:KFAC']}}\n",
-     "analysis.operators.density: mlp has no nn.Linear layer 'fc9'; its layers: 1, 4, 7"),
+     "analysis.operators.density: mlp has no nn.Linear or nn.Conv2d layer 'fc9'; "
+     "its layers: 1, 4, 7"),
+    ("analysis: {conv_layers: false}\n"
+     "figure_data: {fig12: {datasets: [digits], net: vgg11, n_per_class: 10, layers: "
+     "[features.0]}}\n",
+     "figure_data.fig12.layers: vgg11 has no nn.Linear layer 'features.0' (conv layers need "
+     "analysis.conv_layers); its layers: classifier.1, classifier.4, classifier.7"),
 ]
 
 

@@ -1,9 +1,10 @@
-"""The nn.Linear layers network plugins build, known while planning without importing torch.
+"""The layers network plugins build that the layer-wise analysis takes (nn.Linear and
+nn.Conv2d), known while planning without importing torch.
 
-linear_layers(nets, cache, sources_hash) answers from a JSON cache keyed by each plugin (its
-entry point and the package's net sources) and its options; the misses are built together in
-one `python -m crossclass.layer_names REQUESTS_JSON`, on torch's meta device (no memory, no
-weights, any size), which prints their nn.Linear module names. So a plan pays the torch import
+analysable_layers(nets, cache, sources_hash) answers from a JSON cache keyed by each plugin
+(its entry point and the package's net sources) and its options; the misses are built together
+in one `python -m crossclass.layer_names REQUESTS_JSON`, on torch's meta device (no memory, no
+weights, any size), which prints their module names and kinds. So a plan pays the torch import
 only after the nets or their options change.
 """
 
@@ -21,8 +22,12 @@ PROBE_SHAPE = (3, 32, 32)  # module names do not depend on the input size or cla
 PROBE_CLASSES = 10
 
 
-def _probe(requests: list[tuple[str, dict]]) -> list[list[str]]:
-    """nn.Linear names of each (plugin, options), built on the meta device (imports torch)."""
+KINDS = {"Linear": "linear", "Conv2d": "conv"}  # torch.nn class name -> kind
+
+
+def _probe(requests: list[tuple[str, dict]]) -> list[dict[str, str]]:
+    """{module name: kind} of each (plugin, options), in module order, built on the meta
+    device (imports torch)."""
     import torch
 
     from crossclass import plugins
@@ -31,13 +36,15 @@ def _probe(requests: list[tuple[str, dict]]) -> list[list[str]]:
     for net, options in requests:
         with torch.device("meta"):
             model = plugins.load(plugins.NETWORKS, net)(PROBE_SHAPE, PROBE_CLASSES, **options)
-        names.append([n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)])
+        names.append({n: KINDS[type(m).__name__] for n, m in model.named_modules()
+                      if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))})
     return names
 
 
-def linear_layers(nets: dict[str, dict], cache: Path, sources_hash: str) -> dict[str, list[str]]:
-    """{net: its nn.Linear module names} for {net: options} (cached in the JSON file `cache`;
-    `sources_hash` identifies the package's net sources)."""
+def analysable_layers(nets: dict[str, dict], cache: Path,
+                      sources_hash: str) -> dict[str, dict[str, str]]:
+    """{net: {layer name: "linear" or "conv"}} for {net: options} (cached in the JSON file
+    `cache`; `sources_hash` identifies the package's net sources)."""
     targets = {ep.name: ep.value for ep in entry_points(group="crossclass.networks")}
     keys = {net: json.dumps([net, targets.get(net), options, sources_hash], sort_keys=True)
             for net, options in nets.items()}

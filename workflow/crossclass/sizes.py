@@ -131,29 +131,51 @@ def means_bytes(p: int, classes: int, itemsize: int = 4) -> int:
     return p * classes * classes * itemsize
 
 
-def linear_dims(net: str, in_shape: tuple[int, ...], classes: int,
-                options: dict | None = None, source_root: Path | None = None
-                ) -> list[tuple[int, int]]:
-    """(d_in, d_out) of each nn.Linear layer of built-in network `net`, in module order."""
+def layer_dims(net: str, in_shape: tuple[int, ...], classes: int, options: dict | None = None,
+               source_root: Path | None = None, conv: bool = False) -> list[tuple[int, int]]:
+    """(d_in, d_out) of each analysed layer of built-in network `net` in module order: its
+    nn.Linear layers, and with `conv` its nn.Conv2d layers as (C_in k^2, C_out)."""
     o = {**plugins.plugin_defaults(plugins.NETWORKS, net, source_root), **(options or {})}
     width = float(o.get("width", 1.0))
     if net == "mlp":
         units = _scaled(int(o["hidden"]), width)
         widths = [math.prod(in_shape), *[units] * (int(o["depth"]) - 1), classes]
         return list(zip(widths[:-1], widths[1:], strict=True))
+    convs, channels = [], in_shape[0]
     if net == "vgg11":
-        channels, units = _scaled(VGG11[-2], width), _scaled(int(o["head"]), width)
-        return [(channels, units), (units, units), (units, classes)]
+        for item in VGG11:
+            if item != "M":
+                convs.append((channels * 9, _scaled(item, width)))
+                channels = _scaled(item, width)
+        units = _scaled(int(o["head"]), width)
+        return [*convs * conv, (channels, units), (units, units), (units, classes)]
     if net == "resnet18":
-        return [(_scaled(512, width), classes)]
+        cin = _scaled(64, width)
+        convs.append((channels * 9, cin))
+        for stage, stride in zip((64, 128, 256, 512), (1, 2, 2, 2), strict=True):
+            cout = _scaled(stage, width)
+            for block_in, block_stride in ((cin, stride), (cout, 1)):
+                convs += [(block_in * 9, cout), (cout * 9, cout)]
+                if block_stride != 1 or block_in != cout:
+                    convs.append((block_in, cout))
+            cin = cout
+        return [*convs * conv, (cin, classes)]
     raise ValueError(f"no sizes known for net {net!r}")
+
+
+def layer_stream_bytes(dims: list[tuple[int, int]], classes: int, probes: int = 32) -> int:
+    """Peak bytes of streaming the largest of the layers `dims` (layerwise.streaming, float64):
+    the C H_c and Delta_c sums, one class's C gradient means, the probes and their products."""
+    C = classes
+    return max((C * (d_in * d_in + d_out * d_out + d_in * d_out) + 2 * probes * d_in * d_out)
+               * FLOAT64 for d_in, d_out in dims)
 
 
 FLOAT64 = 8
 
 
 def layers_store_bytes(dims: list[tuple[int, int]], classes: int, matrices: bool = True) -> int:
-    """Bytes of a layers store (float64) of nn.Linear layers `dims`: per layer H, H_class,
+    """Bytes of a layers store (float64) of the analysed layers `dims`: per layer H, H_class,
     H_within and the C H_c (d_in^2 each), five Delta parts and the C Delta_c (d_out^2),
     delta_cc (C^2 d_out), five weight parts and the KFAC eigenvalues (d_in d_out), class means;
     without matrices only the O(C^2) class-indexed values and the scalars."""

@@ -3,14 +3,14 @@
 (a) means: the C^2 extended-gradient means g_{c,c'} (p, C, C) and weights w_{c,c'}, plus the
     eigenvalues of G_class, G_cross, G_{c=c'} and the per-class traces of G_within
     (means_store);
-(b) layers: per nn.Linear layer (and with conv, per nn.Conv2d layer, `layerwise.analyse_conv`)
-    the section-7 objects of `layerwise.analyse` (layer_store), in module order, with the
-    weight decomposition at the run's weight decay eta;
+(b) layers: per nn.Linear layer (and with conv, per nn.Conv2d layer in the KFC view) the
+    section-7 objects of `layerwise.streaming.stream_layer` (layer_store), in module order,
+    with the weight decomposition at the run's weight decay eta;
 (c) summary: loss, error, ||grad|| (summary).
-Layers are captured one at a time, so memory is that of one layer's per-example captures,
-O(N (d_in + C d_out)), at the cost of one data pass per layer.
+Layers are streamed one at a time, two data passes each (a forward-only one for the feature
+means): memory is one layer's moments, O(C (d_in^2 + d_out^2 + d_in d_out)), never O(N).
 With `net.data` one process's shard (curvature.distributed), the means and the summary are
-reduced over the processes; rank 0 then writes the stores and captures the layers on the
+reduced over the processes; rank 0 then writes the stores and streams the layers over the
 whole split alone.
 """
 
@@ -31,9 +31,10 @@ from crossclass.curvature import (
     gauss_newton_operator,
 )
 from crossclass.curvature.distributed import is_main
-from crossclass.layerwise import analyse, analyse_conv, capture, layer_dataset
+from crossclass.layerwise import layer_dataset
 from crossclass.layerwise.capture import linear_layers
-from crossclass.layerwise.conv import capture_conv, conv_layers
+from crossclass.layerwise.conv import conv_layers
+from crossclass.layerwise.streaming import stream_layer
 from crossclass.stores import write_store
 
 
@@ -42,8 +43,8 @@ def extract(net: Network, *, out_means: str | os.PathLike, out_layers: str | os.
             keep_means: bool = True, layer_matrices: bool = True,
             progress: bool = True) -> None:
     """Compute and write the means, layers and summary stores of `net` keyed by `keys`
-    (conv: also every nn.Conv2d layer; memory O(N L (d_in + C d_out)) for one of them;
-    keep_means / layer_matrices: store the p C^2 means / the layers' matrices)."""
+    (conv: also every nn.Conv2d layer; keep_means / layer_matrices: store the p C^2 means /
+    the layers' matrices)."""
     fn = net.function()
     means = extended_gradient_means(fn, net.data, accumulate_float64=True, progress=progress)
     within = means.within_traces(class_gradient_traces(fn, net.data, accumulate_float64=True,
@@ -64,14 +65,8 @@ def extract(net: Network, *, out_means: str | os.PathLike, out_layers: str | os.
     convs = conv_layers(net.model) if conv else {}
     names = [n for n, _ in net.model.named_modules() if n in linear or n in convs]
     for name in tqdm(names, desc="layers", disable=not progress):
-        kw = dict(layers=[name], device=net.device, progress=progress)
-        if name in convs:
-            cap = capture_conv(net.model, data, **kw)[name]
-            per_layer.append(layer_dataset(analyse_conv(name, cap, eta=net.eta)))
-        else:
-            cap = capture(net.model, data, **kw)
-            per_layer.append(layer_dataset(analyse(cap, eta=net.eta, progress=False)[name]))
-        del cap
+        per_layer.append(layer_dataset(stream_layer(net.model, data, name, eta=net.eta,
+                                                    device=net.device, progress=progress)))
     write_store(layers_dataset(per_layer, layer_matrices), out_layers, keys=keys,
                 params={**params, "eta": net.eta}, chunks={"class": 1})
 

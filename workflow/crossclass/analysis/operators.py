@@ -1,10 +1,11 @@
 """Named network operators (p x p symmetric LinearOperators) for spectra and knockouts.
 
 The names are crossclass.operator_names (whole network: hess, G, E, the parts of G and their
-knockouts; layer:<name>:<kind>: an nn.Linear's weight block G^l, its parts, KFAC, CFAC and the
-feature / error moments). G parts reuse given means (sliced to the layer's parameters for G^l:
-the gradient of a parameter block is the block of the gradient), else compute them; layer
-moments come from a layers store when given, else from one capture pass of that layer.
+knockouts; layer:<name>:<kind>: an nn.Linear's or nn.Conv2d's weight block G^l, its parts,
+KFAC, CFAC and the feature / error moments). G parts reuse given means (sliced to the
+layer's parameters for G^l: the gradient of a parameter block is the block of the gradient),
+else compute them; layer moments come from a layers store when given, else from streaming
+that layer (`layerwise.streaming`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ from crossclass.curvature import (
     hessian_operator,
     residual_operator,
 )
-from crossclass.errors import UserError
-from crossclass.layerwise import capture, error_stats, feature_stats
 from crossclass.layerwise.kronecker import cfac, kfac
+from crossclass.layerwise.streaming import analysed_layer, stream_layer
 from crossclass.linalg import DenseOperator, LinearOperator
 from crossclass.operator_names import parse_operator
 
@@ -85,34 +85,25 @@ def _whole(net: Network, kind: str, means: ExtendedMeans | None,
 def _layer_g(net: Network, layer: str, kind: str, means: ExtendedMeans | None,
              progress: bool) -> LinearOperator:
     weight = f"{layer}.weight"
-    _check_layer(net, layer)
+    analysed_layer(net.model, layer)
     if means is not None:
         sl = net.function().slices()[weight]
         means = ExtendedMeans(means=means.means[sl], weights=means.weights)
     return _decomposed(net, net.function([weight]), kind, means, progress)
 
 
-def _check_layer(net: Network, layer: str) -> None:
-    module = dict(net.model.named_modules()).get(layer)
-    if not isinstance(module, torch.nn.Linear):
-        linear = [n for n, m in net.model.named_modules() if isinstance(m, torch.nn.Linear)]
-        raise UserError(f"no nn.Linear layer named {layer!r}; the model has {linear}")
-
-
 def _layer_moment(net: Network, layer: str, kind: str, layers: xr.Dataset | None,
                   progress: bool) -> LinearOperator:
-    _check_layer(net, layer)
+    analysed_layer(net.model, layer)
     var = MOMENTS.get(kind, (kind,))
     if layers is not None:
         ds = read_layer(layers, layer)
         values = [ds[v].values for v in var]
     else:
-        # the whole split, not reduced over processes: each rank captures all of it
-        cap = capture(net.model, net.data.whole, layers=[layer], device=net.device,
-                      progress=progress).layers[layer]
-        stats = feature_stats(cap.h) if kind.startswith(("H", "KFAC", "CFAC")) else None
-        errors = error_stats(cap.delta, cap.p) if not kind.startswith("H") else None
-        values = [getattr(stats if v.startswith("H") else errors, v) for v in var]
+        # the whole split, not reduced over processes: each rank streams all of it
+        a = stream_layer(net.model, net.data.whole, layer, device=net.device,
+                         progress=progress)
+        values = [getattr(a.features if v.startswith("H") else a.errors, v) for v in var]
     mats = [torch.as_tensor(v, dtype=torch.float64, device=net.device) for v in values]
     if kind == "KFAC":
         return kfac(*mats)

@@ -8,6 +8,7 @@
   khatri_rao  g_c ~ delta_c h_c^T and g_{c,c'} ~ delta_{c,c'} h_c^T
   conv        nn.Conv2d layers (KFC): patches, per-location errors, exact G^l, pooled factors
   analysis    everything per layer, and an xarray.Dataset per layer
+  streaming   the same LayerAnalysis of one Linear or Conv2d layer in two passes, O(d^2) memory
 """
 
 from crossclass.layerwise.analysis import LayerAnalysis, analyse, analyse_conv, layer_dataset
@@ -16,11 +17,12 @@ from crossclass.layerwise.deltas import ErrorStats, error_stats
 from crossclass.layerwise.features import FeatureStats, feature_stats
 from crossclass.layerwise.khatri_rao import KhatriRaoQuality, khatri_rao_quality
 from crossclass.layerwise.kronecker import cfac, kfac, kfac_spectrum, layer_g, relative_errors
+from crossclass.layerwise.streaming import stream_layer
 from crossclass.layerwise.weights import WeightStats, weight_stats
 
 __all__ = [
     "Capture", "ErrorStats", "FeatureStats", "KhatriRaoQuality", "LayerAnalysis",
     "LayerCapture", "WeightStats", "analyse", "analyse_conv", "capture", "cfac", "error_stats",
     "feature_stats", "kfac", "kfac_spectrum", "khatri_rao_quality", "layer_dataset",
-    "layer_g", "relative_errors", "weight_stats",
+    "layer_g", "relative_errors", "stream_layer", "weight_stats",
 ]

@@ -23,7 +23,14 @@ from crossclass.layerwise.conv import ConvCapture, conv_g, conv_weight_stats, po
 from crossclass.layerwise.deltas import ErrorStats, error_stats
 from crossclass.layerwise.features import FeatureStats, feature_stats
 from crossclass.layerwise.khatri_rao import KhatriRaoQuality, khatri_rao_quality
-from crossclass.layerwise.kronecker import cfac, kfac, kfac_spectrum, layer_g, relative_errors
+from crossclass.layerwise.kronecker import (
+    cfac,
+    errors_from_products,
+    kfac,
+    kfac_spectrum,
+    layer_g,
+    probe_block,
+)
 from crossclass.layerwise.weights import WeightStats, weight_stats
 from crossclass.linalg import LinearOperator
 
@@ -43,18 +50,27 @@ class LayerAnalysis:
     cfac_rel_err: float
 
 
+def layer_analysis(name: str, fs: FeatureStats, es: ErrorStats, *, weights: WeightStats | None,
+                   khatri_rao: KhatriRaoQuality, collapse: CollapseMetrics, GV: torch.Tensor,
+                   V: torch.Tensor) -> LayerAnalysis:
+    """One layer's LayerAnalysis from its statistics and the products G^l V (p, k) of the
+    probes V of `kronecker.probe_block` (the KFAC / CFAC relative errors)."""
+    errors = errors_from_products(GV, V, {"KFAC": kfac(fs.H, es.Delta),
+                                          "CFAC": cfac(fs.H_c, es.Delta_c)})
+    return LayerAnalysis(
+        name=name, features=fs, errors=es, weights=weights, khatri_rao=khatri_rao,
+        collapse=collapse, kfac_eigenvalues=kfac_spectrum(fs.H, es.Delta),
+        kfac_rel_err=errors["KFAC"], cfac_rel_err=errors["CFAC"])
+
+
 def _layer_analysis(name: str, cap: LayerCapture, G: LinearOperator, *,
                     weights: WeightStats | None, collapse: CollapseMetrics, probes: int,
                     seed: int) -> LayerAnalysis:
     """The objects of one layer from its (pooled, for conv) capture and its exact G^l."""
-    fs = feature_stats(cap.h)
-    es = error_stats(cap.delta, cap.p)
-    errors = relative_errors(G, {"KFAC": kfac(fs.H, es.Delta), "CFAC": cfac(fs.H_c, es.Delta_c)},
-                             probes=probes, seed=seed)
-    return LayerAnalysis(
-        name=name, features=fs, errors=es, weights=weights, khatri_rao=khatri_rao_quality(cap),
-        collapse=collapse, kfac_eigenvalues=kfac_spectrum(fs.H, es.Delta),
-        kfac_rel_err=errors["KFAC"], cfac_rel_err=errors["CFAC"])
+    V = probe_block(G.shape[0], probes, seed, G.dtype, G.device)
+    return layer_analysis(name, feature_stats(cap.h), error_stats(cap.delta, cap.p),
+                          weights=weights, khatri_rao=khatri_rao_quality(cap),
+                          collapse=collapse, GV=G.matmat(V), V=V)
 
 
 def analyse(capture: Capture, *, eta: float | None = None, probes: int = 32, seed: int = 0,

@@ -97,14 +97,17 @@ def num_outputs(model: nn.Module, data: LabeledData) -> int:
 
 def error_passes(model: nn.Module, data: LabeledData, outputs: dict[str, torch.Tensor],
                  names: list[str], num_classes: int, *, desc: str, progress: bool
-                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]]:
+                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                     dict[str, torch.Tensor]]]:
     """The class-ordered pass both captures share: per batch of data (examples sorted by
     class, so that stacked results reshape to (C, n, ...)), one forward, whose hooks put the
     output z of every layer in `names` into `outputs`, and C vector-Jacobian products of the
-    logits with cotangents p - e_{c'}. Yields (logits (B, C), p (B, C), {name: delta (B, C,
-    *z.shape[1:])}) with delta[:, c'] = d loss(f(x), y_{c'}) / d z (true gradient sign)."""
+    logits with cotangents p - e_{c'}. Yields (labels (B,), logits (B, C), p (B, C), {name:
+    delta (B, C, *z.shape[1:])}) with delta[:, c'] = d loss(f(x), y_{c'}) / d z (true
+    gradient sign)."""
     param = next(model.parameters())
-    order = class_order(data.y.to("cpu"), num_classes).reshape(-1)
+    labels = data.y.to("cpu")
+    order = class_order(labels, num_classes).reshape(-1)
     with torch.enable_grad():
         for start in tqdm(range(0, order.numel(), data.batch_size), desc=desc,
                           disable=not progress):
@@ -122,7 +125,7 @@ def error_passes(model: nn.Module, data: LabeledData, outputs: dict[str, torch.T
                 per_target.append(torch.autograd.grad(
                     logits, [outputs[n] for n in names], grad_outputs=cot,
                     retain_graph=k < num_classes - 1))
-            yield logits, p, {n: torch.stack([g[j] for g in per_target], dim=1)
+            yield labels[idx], logits, p, {n: torch.stack([g[j] for g in per_target], dim=1)
                               for j, n in enumerate(names)}
 
 
@@ -170,7 +173,7 @@ def capture(
     deltas: dict[str, list[torch.Tensor]] = {n: [] for n in modules}
     logits_all, p_all, logits_layer = [], [], None
     try:
-        for logits, p, errors in error_passes(model, data, zs, names, C,
+        for _, logits, p, errors in error_passes(model, data, zs, names, C,
                                               desc="layerwise pass", progress=progress):
             logits_layer = next((n for n in names if zs[n] is logits), None)
             for n in names:

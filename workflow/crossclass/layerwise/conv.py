@@ -40,6 +40,7 @@ from crossclass.curvature.data import LabeledData
 from crossclass.errors import UserError
 from crossclass.layerwise.capture import LayerCapture, error_passes, num_outputs
 from crossclass.layerwise.deltas import weights
+from crossclass.layerwise.kronecker import g_products
 from crossclass.layerwise.weights import WeightStats, weight_stats
 from crossclass.linalg import LinearOperator
 
@@ -105,7 +106,7 @@ def capture_conv(model: nn.Module, data: LabeledData, *, layers: list[str] | Non
 
     handles = [m.register_forward_hook(hook_for(n, m)) for n, m in modules.items()]
     try:
-        for _, p, errors in error_passes(model, data, zs, list(modules), num_classes,
+        for _, _, p, errors in error_passes(model, data, zs, list(modules), num_classes,
                                          desc="conv pass", progress=progress):
             for n in modules:  # (B, C, C_out, H', W') -> (B, C, L, C_out)
                 deltas[n].append(errors[n].flatten(3).transpose(2, 3).to(store, dtype))
@@ -146,13 +147,7 @@ def conv_g(cap: ConvCapture) -> LinearOperator:
 
     def matmat(V: torch.Tensor) -> torch.Tensor:
         X = V.T.reshape(V.shape[1], d_out, d_in)
-        out = torch.zeros_like(X)
-        for c in range(C):
-            h, d = cap.h[c], cap.delta[c]                          # (n, L, d_in), (n, C, L, d_out)
-            Xh = torch.einsum("koi,nli->nlko", X, h)               # (n, L, k, d_out)
-            s = torch.einsum("nlko,njlo->njk", Xh, d) * w[c][..., None]   # <g, X> w (n, C, k)
-            sd = torch.einsum("njk,njlo->nlko", s, d)              # (n, L, k, d_out)
-            out += torch.einsum("nlko,nli->koi", sd, h)
+        out = sum(g_products(cap.h[c], cap.delta[c], w[c], X) for c in range(C))
         return out.reshape(V.shape[1], -1).T
 
     return LinearOperator((d_out * d_in,) * 2, matmat, dtype=cap.h.dtype, device=cap.h.device)

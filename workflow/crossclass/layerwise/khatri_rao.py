@@ -5,7 +5,7 @@ row-major vec kron(delta, h)). Their means under the G weights (docs/layerwise.m
   g_{c,c'} = sum_i pi_{i,c,c'} delta_{i,c,c'} h_{i,c}^T,   g_c = sum_{c' != c} pi_{c,c'} g_{c,c'}
 are compared with the products delta_{c,c'} h_c^T and delta_c h_c^T (h_c the unweighted feature
 class mean) by cosine <A, B> / (|A| |B|) and relative error |A - B| / |A| (Frobenius).
-Each mean is built one at a time: memory O(d_out d_in).
+The C means of one class are built together: memory O(C d_out d_in).
 """
 
 from __future__ import annotations
@@ -33,23 +33,35 @@ def _compare(A: torch.Tensor, B: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return (A * B).sum() / (nA * torch.linalg.norm(B)), torch.linalg.norm(A - B) / nA
 
 
+def class_quality(c: int, g: torch.Tensor, w_cc: torch.Tensor, delta_cc: torch.Tensor,
+                  h_c: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(cos_c, rel_err_c, cos_cc (C,), rel_err_cc (C,)) of class c from its means g_{c,k}
+    (C, d_out, d_in), weights w_{c,k} (C,), error means delta_{c,k} (C, d_out) and feature
+    mean h_c (d_in,)."""
+    C = g.shape[0]
+    pairs = [_compare(g[k], torch.outer(delta_cc[k], h_c)) for k in range(C)]
+    others = torch.arange(C, device=g.device) != c
+    share = w_cc[others] / w_cc[others].sum()
+    g_c = torch.einsum("k,koi->oi", share, g[others])
+    cos_c, err_c = _compare(g_c, torch.outer(share @ delta_cc[others], h_c))
+    return (cos_c, err_c, torch.stack([q[0] for q in pairs]), torch.stack([q[1] for q in pairs]))
+
+
 def khatri_rao_quality(cap: LayerCapture) -> KhatriRaoQuality:
     """Cosines and relative errors of g_c vs delta_c h_c^T and g_{c,c'} vs delta_{c,c'} h_c^T."""
     C = cap.num_classes
     w = weights(cap.p)
-    w_cc, delta_cc, w_c, delta_c = cross_class_means(w, cap.delta)
+    w_cc, delta_cc, _, _ = cross_class_means(w, cap.delta)
     h_c = cap.h.mean(dim=1)
-    kw = dict(dtype=cap.h.dtype, device=cap.h.device)
-    cos_c, err_c = torch.empty(C, **kw), torch.empty(C, **kw)
-    cos_cc, err_cc = torch.empty(C, C, **kw), torch.empty(C, C, **kw)
+    per_class = []
     for c in range(C):
-        h, d = cap.h[c], cap.delta[c]                         # (n, d_in), (n, C, d_out)
         pi = w[c] / w_cc[c]                                     # (n, C)
-        g_c = torch.zeros(d.shape[-1], h.shape[-1], **kw)
-        for k in range(C):
-            g_ck = (pi[:, k, None] * d[:, k]).T @ h
-            cos_cc[c, k], err_cc[c, k] = _compare(g_ck, torch.outer(delta_cc[c, k], h_c[c]))
-            if k != c:
-                g_c += (w_cc[c, k] / w_c[c]) * g_ck
-        cos_c[c], err_c[c] = _compare(g_c, torch.outer(delta_c[c], h_c[c]))
+        g = torch.einsum("nk,nko,ni->koi", pi, cap.delta[c], cap.h[c])
+        per_class.append(class_quality(c, g, w_cc[c], delta_cc[c], h_c[c]))
+    return quality_of(per_class)
+
+
+def quality_of(per_class: list[tuple[torch.Tensor, ...]]) -> KhatriRaoQuality:
+    """KhatriRaoQuality from the C results of `class_quality`, in class order."""
+    cos_c, err_c, cos_cc, err_cc = (torch.stack(list(q)) for q in zip(*per_class, strict=True))
     return KhatriRaoQuality(cos_c=cos_c, rel_err_c=err_c, cos_cc=cos_cc, rel_err_cc=err_cc)

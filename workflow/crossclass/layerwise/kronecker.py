@@ -30,6 +30,27 @@ def _as_block(M: torch.Tensor) -> torch.Tensor:
     return M.reshape(M.shape[0], -1).T
 
 
+CHUNK_ELEMENTS = 2 ** 24  # bound on the (examples, L, k, d_out) intermediates of g_products
+
+
+def g_products(h: torch.Tensor, delta: torch.Tensor, w: torch.Tensor,
+               X: torch.Tensor) -> torch.Tensor:
+    """sum_{i,c'} w_{i,c'} <g_{i,c'}, X_k> g_{i,c'} (k, d_out, d_in) for the per-example layer
+    gradients g_{i,c'} = sum_l delta_{i,c',l} h_{i,l}^T of h (m, L, d_in), delta (m, C, L,
+    d_out), weights w (m, C) and matrices X (k, d_out, d_in) (L = 1 for nn.Linear), in
+    chunks of examples."""
+    m, L, d_in = h.shape
+    k, d_out = X.shape[0], X.shape[1]
+    step = max(1, CHUNK_ELEMENTS // (L * k * max(d_out, d_in)))
+    out = torch.zeros_like(X)
+    for a in range(0, m, step):
+        hh, dd = h[a:a + step], delta[a:a + step]
+        Xh = torch.einsum("koi,nli->nlko", X, hh)                       # (m', L, k, d_out)
+        s = torch.einsum("nlko,njlo->njk", Xh, dd) * w[a:a + step, :, None]   # w <g, X>
+        out += torch.einsum("nlko,nli->koi", torch.einsum("njk,njlo->nlko", s, dd), hh)
+    return out
+
+
 def layer_g(cap: LayerCapture) -> LinearOperator:
     """G^l from stored h (C, n, d_in) and delta (C, n, C, d_out): for V = vec_r(X),
     G^l V = vec_r(sum w (delta^T X h) delta h^T), one class at a time."""
@@ -39,14 +60,8 @@ def layer_g(cap: LayerCapture) -> LinearOperator:
 
     def matmat(V: torch.Tensor) -> torch.Tensor:
         X = _as_matrices(V, d_out, d_in)
-        out = torch.zeros_like(X)
-        for c in range(C):
-            h, d = cap.h[c], cap.delta[c]                      # (n, d_in), (n, C, d_out)
-            Xh = torch.einsum("koi,ni->nko", X, h)              # (n, k, d_out)
-            s = torch.einsum("nko,njo->njk", Xh, d) * w[c][..., None]  # (n, C, k)
-            sd = torch.einsum("njk,njo->nko", s, d)             # (n, k, d_out)
-            out += torch.einsum("nko,ni->koi", sd, h)
-        return _as_block(out)
+        return _as_block(sum(g_products(cap.h[c][:, None], cap.delta[c][:, :, None], w[c], X)
+                             for c in range(C)))
 
     return LinearOperator((d_out * d_in,) * 2, matmat, dtype=cap.h.dtype, device=cap.h.device)
 
@@ -83,18 +98,27 @@ def kfac_spectrum(H: torch.Tensor, Delta: torch.Tensor) -> torch.Tensor:
     return torch.sort(products, descending=True).values
 
 
-def relative_errors(G: LinearOperator, approximations: dict[str, LinearOperator], *,
-                    probes: int = 32, seed: int = 0) -> dict[str, float]:
-    """||G - A||_F / ||G||_F for each named A, from one block of probes V (p, k):
-    sqrt(sum ||(G - A) V||^2 / sum ||G V||^2). V = I (exact) when p <= probes, else k = probes
-    Rademacher columns (Hutchinson: E ||M v||^2 = ||M||_F^2; the same V for every A)."""
-    p = G.shape[0]
+def probe_block(p: int, probes: int, seed: int, dtype: torch.dtype,
+                device: torch.device | str) -> torch.Tensor:
+    """The probes V (p, k) of `relative_errors`: I (exact) when p <= probes, else k = probes
+    Rademacher columns from `seed` (Hutchinson: E ||M v||^2 = ||M||_F^2)."""
     if p <= probes:
-        V = torch.eye(p, dtype=G.dtype, device=G.device)
-    else:
-        gen = torch.Generator().manual_seed(seed)
-        V = (torch.randint(0, 2, (p, probes), generator=gen) * 2 - 1).to(G.dtype).to(G.device)
-    GV = G.matmat(V)
+        return torch.eye(p, dtype=dtype, device=device)
+    gen = torch.Generator().manual_seed(seed)
+    return (torch.randint(0, 2, (p, probes), generator=gen) * 2 - 1).to(dtype).to(device)
+
+
+def errors_from_products(GV: torch.Tensor, V: torch.Tensor,
+                         approximations: dict[str, LinearOperator]) -> dict[str, float]:
+    """sqrt(sum ||G V - A V||^2 / sum ||G V||^2) for each named A, from G V (p, k)."""
     norm = torch.linalg.norm(GV)
     return {name: float(torch.linalg.norm(GV - A.matmat(V)) / norm)
             for name, A in approximations.items()}
+
+
+def relative_errors(G: LinearOperator, approximations: dict[str, LinearOperator], *,
+                    probes: int = 32, seed: int = 0) -> dict[str, float]:
+    """||G - A||_F / ||G||_F for each named A, from one block of probes V (`probe_block`, the
+    same V for every A)."""
+    V = probe_block(G.shape[0], probes, seed, G.dtype, G.device)
+    return errors_from_products(G.matmat(V), V, approximations)

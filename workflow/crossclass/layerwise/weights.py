@@ -43,22 +43,32 @@ def true_label_errors(delta: torch.Tensor) -> torch.Tensor:
     return delta[diag, :, diag]
 
 
-def weight_stats(cap: LayerCapture, eta: float) -> WeightStats:
-    """Decompose W^l (and b^l) of a layer trained with weight decay eta > 0."""
+def check_decay(eta: float) -> None:
+    """Raise UserError unless the weight decay eta is positive."""
     if not eta > 0:
         raise UserError(f"the weight decay eta must be positive, got {eta}")
+
+
+def weight_stats_from(weight: torch.Tensor, bias: torch.Tensor | None, W_stat: torch.Tensor,
+                      W_class: torch.Tensor, W_within: torch.Tensor,
+                      b_stat: torch.Tensor | None, eta: float) -> WeightStats:
+    """WeightStats of W^l (and b^l) from its stationary parts: residuals and ||grad_W||."""
+    residual = weight - W_stat
+    return WeightStats(W=weight, W_stat=W_stat, W_class=W_class, W_within=W_within,
+                       residual=residual, grad_norm=eta * torch.linalg.norm(residual),
+                       b=bias, b_stat=b_stat,
+                       b_residual=None if bias is None else bias - b_stat)
+
+
+def weight_stats(cap: LayerCapture, eta: float) -> WeightStats:
+    """Decompose W^l (and b^l) of a layer trained with weight decay eta > 0."""
+    check_decay(eta)
     C, n, _ = cap.h.shape
     d = true_label_errors(cap.delta)                  # (C, n, d_out)
     dbar, hbar = d.mean(dim=1), cap.h.mean(dim=1)
-    W_stat = -torch.einsum("cno,cni->oi", d, cap.h) / (n * C * eta)
-    W_class = -dbar.T @ hbar / (C * eta)
     d_cen, h_cen = d - dbar[:, None], cap.h - hbar[:, None]
-    W_within = -torch.einsum("cno,cni->oi", d_cen, h_cen) / (n * C * eta)
-    residual = cap.weight - W_stat
-    b_stat = b_residual = None
-    if cap.bias is not None:
-        b_stat = -d.mean(dim=(0, 1)) / eta
-        b_residual = cap.bias - b_stat
-    return WeightStats(W=cap.weight, W_stat=W_stat, W_class=W_class, W_within=W_within,
-                       residual=residual, grad_norm=eta * torch.linalg.norm(residual),
-                       b=cap.bias, b_stat=b_stat, b_residual=b_residual)
+    return weight_stats_from(
+        cap.weight, cap.bias, W_stat=-torch.einsum("cno,cni->oi", d, cap.h) / (n * C * eta),
+        W_class=-dbar.T @ hbar / (C * eta),
+        W_within=-torch.einsum("cno,cni->oi", d_cen, h_cen) / (n * C * eta),
+        b_stat=None if cap.bias is None else -d.mean(dim=(0, 1)) / eta, eta=eta)
