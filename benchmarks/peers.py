@@ -247,7 +247,7 @@ def topk(name: str, s: Setup, repeats: int, tol: float, iters: int, pyhessian: b
     counted = Counted(s.H)
     tasks = {
         "ours (block Lanczos)": lambda: top_eigenpairs(counted, k, tol=tol, progress=False),
-        "ours (block Lanczos, b = 4)": lambda: top_eigenpairs(s.H, k, tol=tol, block=4,
+        "ours (block Lanczos, b = 10)": lambda: top_eigenpairs(s.H, k, tol=tol, block=10,
                                                               progress=False),
         f"SubspaceIteration T = {iters}": lambda: subspace_iteration(s.H, k, iters,
                                                                      progress=False),

@@ -1,19 +1,26 @@
 """Top-k eigenpairs by thick-restarted block Lanczos with full reorthogonalisation.
 
-A symmetric A (p x p). The basis V (p, j), orthonormal, grows by one block (p, b) per
-product: the image A V_last of the newest block, orthogonalised twice against V (classical
+A symmetric A (p x p). The basis V (j vectors of length p, orthonormal; held as rows, where
+the projections are fast products), grows by one block of b vectors per product: the image A V_last of the newest block, orthogonalised twice against V (classical
 Gram-Schmidt, then QR), is the next block-Lanczos block. AV = A V is kept beside V, so the
 Rayleigh-Ritz matrix T = V^T A V (j, j) and the residuals ||A x - theta x|| of the Ritz
 vectors x = V z are exact, at no extra product. After every block the k wanted Ritz pairs
 (largest |theta|, or largest theta for which="algebraic") are tested:
     ||A x_i - theta_i x_i|| <= tol * ||A||_est,   ||A||_est = max |theta| (all Ritz values),
 which bounds each eigenvalue error by the residual (and by residual^2 / gap once separated).
+Once they hold, the next block also gets b random vectors, and the pairs are accepted when the
+test holds again with the k wanted values moved by at most tol ||A||_est: a Krylov space that
+never saw an eigenvalue (it became invariant, or a multiplicity exceeds b, e.g. the zeros of a
+rank-deficient A) is caught so, at the cost of one wider block.
 When V reaches `basis` columns it is compressed to the best `keep` Ritz vectors (V <- V Z,
 AV <- AV Z, no products) plus the pending next block (thick restart: every residual of the
 kept Ritz vectors lies in the span of that block, so the Krylov structure is kept).
-If the largest wanted residual stalls above tol, below 1e-3 ||A|| (falls less than 0.7-fold
-over 3 restarts: the round-off floor of a float32 operator, say), the best pairs are returned
-with a warning.
+The round-off floor of the operator (a float32 network Hessian: about 1e-4 ||A||) is measured
+for free: A is symmetric, so the largest |v_i^T A v_j - v_j^T A v_i| over the basis is its
+products' round-off, and residuals within 4 times it count as converged (with a warning when
+that is above tol), instead of restarting in vain. If the largest wanted residual still stalls
+above tol, below 1e-3 ||A|| (falls less than 0.7-fold over 3 restarts), the best pairs are
+returned with a warning.
 Blocks handle eigenvalues of multiplicity up to b; a rank-deficient block (an invariant
 subspace, e.g. k close to the rank of A) is completed with random orthogonal columns.
 Memory O(2 p basis); torch-native (CPU or CUDA, the operator's dtype for the basis, float64
@@ -35,25 +42,28 @@ from crossclass.linalg.subspace import Eigenpairs
 WHICH = ("magnitude", "algebraic")
 STALL = 3  # restarts without a 0.7-fold drop of the largest residual end the iteration,
 STALL_BELOW = 1e-3  # once it is below this (relative to ||A||): a round-off floor
+FLOOR_FACTOR = 4  # residuals within this many times the asymmetry of V^T A V are accepted
 
 
-def _orthonormal_block(W: torch.Tensor, V: torch.Tensor, scale: float, tol: float,
-                       generator: torch.Generator | None) -> torch.Tensor:
-    """Orthonormal (p, b) block spanning W (p, b) minus its part in range(V) (V orthonormal,
-    possibly empty): two rounds of (two Gram-Schmidt passes, QR); a column that vanishes
-    below tol * scale is replaced by a random one (then orthogonalised in the next round)."""
+def _orthonormal_rows(W: torch.Tensor, V: torch.Tensor, scale: float, tol: float,
+                      generator: torch.Generator | None) -> torch.Tensor:
+    """Orthonormal rows (b, p) spanning the rows of W (b, p) minus their part in the row space
+    of V (j, p, orthonormal rows, possibly empty): two rounds of (two Gram-Schmidt passes,
+    QR); a row that vanishes below tol * scale is replaced by a random one (orthogonalised
+    in the next round). Rows, not columns: V^T W on a (p, j) column basis is a slow
+    tall-skinny product, W V^T on rows a fast one."""
     for round_ in range(3):
         for _ in range(2):
-            W = W - V @ (V.T @ W)
-        Q, R = torch.linalg.qr(W)
+            W = W - (W @ V.T) @ V
+        Q, R = torch.linalg.qr(W.T)
         bad = R.diagonal().abs() <= tol * scale
         if round_ >= 1 and not bool(bad.any()):
-            return Q
-        W, scale = Q, 1.0
+            return Q.T
+        W, scale = Q.T.contiguous(), 1.0
         if bool(bad.any()):
-            W[:, bad] = torch.randn(W.shape[0], int(bad.sum()), generator=generator,
-                                    dtype=torch.float64).to(W)
-    return Q
+            W[bad] = torch.randn(int(bad.sum()), W.shape[1], generator=generator,
+                                 dtype=torch.float64).to(W)
+    return Q.T
 
 
 def _select(theta: torch.Tensor, which: str) -> torch.Tensor:
@@ -78,11 +88,14 @@ def top_eigenpairs(
     If the largest residual, once below 1e-3 ||A||, falls less than 0.7-fold over 3 restarts
     (a round-off floor above tol, e.g. a float32 operator), the iteration stops with a warning.
 
-    block: b, columns per product (default min(k, 16); block=4 was 1.5x faster for the top 10
-    of the CPU MLP Hessian in benchmarks/results/peers.md, but a narrow start block can miss
-    eigenvalues of large multiplicity, e.g. zeros when k exceeds the rank); basis: columns
-    kept before a restart (default max(3b, 2k + b), at most p); max_blocks: the most block
-    products (a warning is given, and the best pairs returned, if tol is not met by then).
+    block: b, vectors per product (default min(k, clamp(k // 8, 4, 16)): 4 for k <= 39,
+    which was fastest for the top 10 of the CPU MLP Hessian, benchmarks/results/peers.md;
+    more for large k, where a wider block costs little more per product, especially on a
+    GPU); a block narrower than an eigenvalue's multiplicity finds the missing copies only
+    through round-off, so pass block >= the largest multiplicity expected among the top k
+    (clusters of distinct eigenvalues are fine). basis: vectors kept before a restart
+    (default max(4b, 2k + 2b), at most p); max_blocks: the most block products (a warning
+    is given, and the best pairs returned, if tol is not met by then).
     """
     if not op.symmetric:
         raise UserError("top_eigenpairs needs a symmetric operator")
@@ -93,8 +106,8 @@ def top_eigenpairs(
         raise UserError(f"top_eigenpairs needs 1 <= k <= p = {p}, got k = {k}")
     if tol <= 0:
         raise UserError(f"tol must be > 0, got {tol}")
-    b = min(block or min(k, 16), p)
-    m = min(basis or max(3 * b, 2 * k + b), p)
+    b = min(block or min(k, max(4, min(16, k // 8))), p)
+    m = min(basis or max(4 * b, 2 * k + 2 * b), p)
     if m < min(k + b, p):
         raise UserError(f"basis = {m} must be >= k + block = {k + b}")
     if max_blocks * b < k:
@@ -102,39 +115,51 @@ def top_eigenpairs(
     keep = min(k + max(b // 2, 1), m - b)
     breakdown = default_breakdown_tol(op)
     like = dict(dtype=op.dtype, device=op.device)
-    V = torch.empty(p, m, **like)
-    AV = torch.empty(p, m, **like)
+    V = torch.empty(m, p, **like)           # basis vectors as rows, and their images A v
+    AV = torch.empty(m, p, **like)
     T = torch.zeros(m, m, dtype=torch.float64, device=op.device)
-    start = torch.randn(p, b, generator=generator, dtype=torch.float64).to(**like)
-    Q = _orthonormal_block(start, V[:, :0], 1.0, breakdown, generator)
-    j, anorm, history = 0, 0.0, []
+    start = torch.randn(b, p, generator=generator, dtype=torch.float64).to(**like)
+    Q = _orthonormal_rows(start, V[:0], 1.0, breakdown, generator)
+    j, anorm, history, checked, asym, floor = 0, 0.0, [], None, 0.0, 0.0
     bar = tqdm(total=max_blocks, desc="top eigenpairs", disable=not progress, leave=False)
     for products in range(1, max_blocks + 1):
-        j0, j = j, j + Q.shape[1]
-        V[:, j0:j] = Q
-        AV[:, j0:j] = op.matmat(Q)
+        j0, j = j, j + Q.shape[0]
+        V[j0:j] = Q
+        AV[j0:j] = op.matmat(Q.T.contiguous()).T
         bar.update()
-        T[:j, j0:j] = (V[:, :j].T @ AV[:, j0:j]).double()
-        T[j0:j, :j0] = T[:j0, j0:j].T
+        T[j0:j, :j] = (AV[j0:j] @ V[:j].T).double()
+        T[:j0, j0:j] = T[j0:j, :j0].T
+        asym = max(asym, float((T[j0:j, :j] - (V[j0:j] @ AV[:j].T).double()).abs().max()))
         theta, Z = torch.linalg.eigh((T[:j, :j] + T[:j, :j].T) / 2)
         order = _select(theta, which)
         theta, Z = theta[order], Z[:, order]
         anorm = max(anorm, float(theta.abs().max()))
         if j >= k:
-            Zk = Z[:, :k].to(op.dtype)
-            vectors = V[:, :j] @ Zk
+            Zk = Z[:, :k].T.to(op.dtype)
+            vectors = Zk @ V[:j]                                   # Ritz vectors (k, p)
             residuals = torch.linalg.vector_norm(
-                AV[:, :j] @ Zk - vectors * theta[:k].to(op.dtype), dim=0).double()
-            if bool((residuals <= tol * anorm).all()) or j == p:
+                Zk @ AV[:j] - vectors * theta[:k, None].to(op.dtype), dim=1).double()
+            floor = FLOOR_FACTOR * asym / anorm
+            converged = bool((residuals <= max(tol, floor) * anorm).all())
+            if j == p or (converged and checked is not None
+                          and float((theta[:k] - checked).abs().max()) <= tol * anorm):
                 break
+            checked = theta[:k].clone() if converged else None
         if products == max_blocks:
             warnings.warn(f"top_eigenpairs: {max_blocks} block products did not reach "
                           f"tol = {tol:g} (largest relative residual "
                           f"{float(residuals.max()) / anorm:.2e})", stacklevel=2)
             break
-        Q = _orthonormal_block(AV[:, j0:j], V[:, :j], anorm, breakdown, generator)
-        Q = Q[:, :min(Q.shape[1], p - j)]
-        if j + Q.shape[1] > m:  # thick restart onto the best `keep` Ritz vectors
+        W = AV[j0:j]
+        if checked is not None:  # converged once: test it with random vectors added
+            extra = min(b, m - keep - W.shape[0])
+            if extra < 1:
+                break
+            W = torch.cat([W, torch.randn(extra, p, generator=generator,
+                                          dtype=torch.float64).to(W)])
+        Q = _orthonormal_rows(W, V[:j], anorm, breakdown, generator)
+        Q = Q[:min(Q.shape[0], p - j)]
+        if j + Q.shape[0] > m:  # thick restart onto the best `keep` Ritz vectors
             history.append(float(residuals.max()) / anorm)
             if (len(history) > STALL and history[-1] < STALL_BELOW
                     and history[-1] > 0.7 * history[-1 - STALL]):
@@ -142,10 +167,15 @@ def top_eigenpairs(
                               f"{history[-1]:.2e} above tol = {tol:g} (the operator's "
                               f"round-off?); returning the best pairs", stacklevel=2)
                 break
-            Zr = Z[:, :keep].to(op.dtype)
-            V[:, :keep], AV[:, :keep] = V[:, :j] @ Zr, AV[:, :j] @ Zr
+            Zr = Z[:, :keep].T.to(op.dtype)
+            V[:keep], AV[:keep] = Zr @ V[:j], Zr @ AV[:j]
             T.zero_()
             T[:keep, :keep] = torch.diag(theta[:keep])
             j = keep
     bar.close()
-    return Eigenpairs(values=theta[:k].to(op.dtype), vectors=vectors, residuals=residuals)
+    if floor > tol and converged:
+        warnings.warn(f"top_eigenpairs: the operator's round-off (u^T A v - v^T A u up to "
+                      f"{asym / anorm:.1e} ||A||) is above tol = {tol:g}; pairs accepted at "
+                      f"residuals <= {floor:.1e} ||A||", stacklevel=2)
+    return Eigenpairs(values=theta[:k].to(op.dtype), vectors=vectors.T.contiguous(),
+                      residuals=residuals)
