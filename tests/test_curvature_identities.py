@@ -118,8 +118,12 @@ def outer_sum(vectors: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
 OPERATORS = {"hess": hessian_operator, "G": gauss_newton_operator, "E": residual_operator}
 
 
+@pytest.mark.parametrize("vectorize", [True, False])
 @pytest.mark.parametrize("name", sorted(OPERATORS))
-def test_products_equal_dense(prob, name):
+def test_products_equal_dense(prob, name, vectorize, monkeypatch):
+    """Single and block products, vmapped over the block's vectors or one at a time (the
+    CPU path of conv models), against the dense float64 references."""
+    monkeypatch.setattr(ModelFunction, "vectorize_blocks", property(lambda self: vectorize))
     op = OPERATORS[name](prob.fn, prob.data)
     dense = {"hess": prob.hess, "G": prob.G, "E": prob.E}[name]
     gen = torch.Generator().manual_seed(1)

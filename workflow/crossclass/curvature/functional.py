@@ -60,6 +60,16 @@ class ModelFunction:
         """Number of selected parameters."""
         return int(self.theta.numel())
 
+    @property
+    def vectorize_blocks(self) -> bool:
+        """Whether block products vmap over their vectors (else: one vector at a time).
+        False for a model with convolutions on the CPU, where vmapped conv tangents (their
+        weights differ per vector) cost 1.4-1.8x a loop of single products
+        (benchmarks/results/peers.md); True elsewhere (an MLP block of 10 costs 0.5 of ten
+        singles on the CPU)."""
+        has_conv = any(isinstance(m, torch.nn.modules.conv._ConvNd) for m in self.model.modules())
+        return not (has_conv and self.device.type == "cpu")
+
     def slices(self) -> dict[str, slice]:
         """Where each selected parameter sits inside theta."""
         return dict(self._slices)

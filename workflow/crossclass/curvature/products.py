@@ -8,11 +8,12 @@ E is applied in one fused pass: it is the Hessian of Ave_i <z_i(theta), stop_gra
 forward-over-reverse product per batch, the same cost as Hess (the residual r_i is frozen at the
 current theta). Each operator is symmetric of shape (p, p). A block (p, k) of vectors is one
 batched pass per batch: for Hess and E the forward-over-reverse product is vmapped over the k
-vectors (measured in benchmarks/peers.py: 0.15 of ten single products on the MLP, level with
-k reverse-over-reverse passes on a CNN); for G one vjp is shared and the k jvps run under
-torch.func.vmap. Per-batch sums are accumulated in float64 when accumulate_float64 is set, else
-in the model's dtype. On a shard of the data (curvature.distributed) the sums divide by the
-whole split's N and one all_reduce per block product adds them over the processes.
+vectors (benchmarks/peers.py: 0.5 of ten single products on the MLP); for G one vjp is shared
+and the k jvps run under torch.func.vmap. A model with convolutions on the CPU loops over the
+k vectors instead (`ModelFunction.vectorize_blocks`: there the vmapped tangents cost more
+than single products). Per-batch sums are accumulated in float64 when accumulate_float64 is
+set, else in the model's dtype. On a shard of the data (curvature.distributed) the sums divide
+by the whole split's N and one all_reduce per block product adds them over the processes.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ def _hessian_of(scalar: Callable) -> BatchProduct:
         def hvp(v):
             return jvp(gradient, (fn.theta,), (v,))[1]
 
-        return hvp(V[0])[None] if V.shape[0] == 1 else vmap(hvp)(V)
+        if V.shape[0] > 1 and fn.vectorize_blocks:
+            return vmap(hvp)(V)
+        return torch.stack([hvp(v) for v in V])
     return product
 
 
@@ -70,11 +73,16 @@ def _gauss_newton(fn: ModelFunction, X: torch.Tensor, y: torch.Tensor, V: torch.
         return fn(t, X)
 
     z, vjp_fn = vjp(logits, fn.theta)
-    JV = vmap(lambda v: jvp(logits, (fn.theta,), (v,))[1])(V)  # (k, B, C)
+    batched = fn.vectorize_blocks
+
+    def each(f, rows):
+        return vmap(f)(rows) if batched else torch.stack([f(r) for r in rows])
+
+    JV = each(lambda v: jvp(logits, (fn.theta,), (v,))[1], V)  # (k, B, C)
     p = torch.softmax(z, dim=-1)
     pJV = p * JV
     Q = (pJV - p * pJV.sum(dim=-1, keepdim=True)) / N  # (diag p - p p^T) J v, per example
-    return vmap(vjp_fn)(Q)[0]
+    return each(lambda q: vjp_fn(q)[0], Q)
 
 
 def _operator(fn: ModelFunction, data: LabeledData, product: BatchProduct, *,

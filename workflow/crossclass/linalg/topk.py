@@ -1,8 +1,9 @@
 """Top-k eigenpairs by thick-restarted block Lanczos with full reorthogonalisation.
 
 A symmetric A (p x p). The basis V (j vectors of length p, orthonormal; held as rows, where
-the projections are fast products), grows by one block of b vectors per product: the image A V_last of the newest block, orthogonalised twice against V (classical
-Gram-Schmidt, then QR), is the next block-Lanczos block. AV = A V is kept beside V, so the
+the projections are fast products) grows by one block of b vectors per product: the image
+A V_last of the newest block, orthogonalised twice against V (classical Gram-Schmidt, then
+QR), is the next block-Lanczos block. AV = A V is kept beside V, so the
 Rayleigh-Ritz matrix T = V^T A V (j, j) and the residuals ||A x - theta x|| of the Ritz
 vectors x = V z are exact, at no extra product. After every block the k wanted Ritz pairs
 (largest |theta|, or largest theta for which="algebraic") are tested:
