@@ -74,6 +74,22 @@ def test_conv_layers_stream_to_the_capture_path(C, n, batch_size, layer):
     assert_same(streamed, reference)
 
 
+def test_a_large_layer_streams_in_smaller_batches(monkeypatch):
+    """Pass 2 shrinks the batch to bound one batch's errors (here to 2 examples)."""
+    from crossclass.layerwise import streaming
+
+    net, data = convnet(3), split(3, 4, (2, 4, 4), 12)
+    monkeypatch.setattr(streaming, "STREAM_BATCH_ELEMENTS", 2 * 3 * 16 * 3)  # 2 x C L d_out
+    seen = []
+    passes = streaming.error_passes
+    monkeypatch.setattr(streaming, "error_passes", lambda model, d, *a, **k: (
+        seen.append(d.batch_size), passes(model, d, *a, **k))[1])
+    streamed = stream_layer(net, data, "0", eta=ETA, probes=16, progress=False)
+    cap = capture_conv(net, data, layers=["0"], progress=False)["0"]
+    assert seen == [2]
+    assert_same(streamed, analyse_conv("0", cap, eta=ETA, probes=16))
+
+
 def test_streaming_without_weight_decay_skips_the_weights():
     net, data = mlp(3), split(3, 2, (4,), 4)
     a = stream_layer(net, data, "2", progress=False)

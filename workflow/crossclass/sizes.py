@@ -165,13 +165,15 @@ def layer_dims(net: str, in_shape: tuple[int, ...], classes: int, options: dict 
 
 def layer_stream_bytes(dims: list[tuple[int, int]], classes: int, probes: int = 32) -> int:
     """Peak bytes of streaming the largest of the layers `dims` (layerwise.streaming, float64):
-    the C H_c and Delta_c sums, one class's C gradient means, the probes and their products."""
+    the C H_c and Delta_c sums, one class's C gradient means, the probes and their products,
+    and one batch's errors (at most STREAM_BATCH_ELEMENTS values)."""
     C = classes
-    return max((C * (d_in * d_in + d_out * d_out + d_in * d_out) + 2 * probes * d_in * d_out)
-               * FLOAT64 for d_in, d_out in dims)
+    return max((C * (d_in * d_in + d_out * d_out + d_in * d_out) + 2 * probes * d_in * d_out
+                + STREAM_BATCH_ELEMENTS) * FLOAT64 for d_in, d_out in dims)
 
 
 FLOAT64 = 8
+STREAM_BATCH_ELEMENTS = 2 ** 27  # a streamed layer's batch holds at most this many errors
 
 
 def layers_store_bytes(dims: list[tuple[int, int]], classes: int, matrices: bool = True) -> int:

@@ -22,10 +22,13 @@ in class order) accumulates, with n' = n L samples per class,
   Ave (v_k . (h - mu_c))^2 along range(Sigma_B) and the nearest-centre agreement (collapse).
 Raw moments minus means lose about eps ||H|| / ||H_within|| of relative accuracy, harmless
 with float64 accumulation. Memory O(C (d_in^2 + d_out^2 + d_out d_in) + k d_out d_in +
-C L d_in) for k probes, never O(N).
+C L d_in) for k probes, never O(N); pass 2 shrinks the batch so that one batch's errors
+(B, C, L, d_out) hold at most `sizes.STREAM_BATCH_ELEMENTS` values (1 GiB in float64).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import torch
 from torch import nn
@@ -42,6 +45,7 @@ from crossclass.layerwise.features import FeatureStats
 from crossclass.layerwise.khatri_rao import class_quality, quality_of
 from crossclass.layerwise.kronecker import CHUNK_ELEMENTS, g_products, probe_block
 from crossclass.layerwise.weights import WeightStats, check_decay, weight_stats_from
+from crossclass.sizes import STREAM_BATCH_ELEMENTS
 
 
 def analysed_layer(model: nn.Module, name: str) -> nn.Linear | nn.Conv2d:
@@ -226,6 +230,9 @@ def stream_layer(model: nn.Module, data: LabeledData, name: str, *, eta: float |
     bias = None if module.bias is None else module.bias.detach().to(store, dtype)
     stream = LayerStream(mu, data.N // C, weight.shape[0],
                          probe_block(weight.numel(), probes, seed, dtype, store))
+    per_example = C * mu.shape[1] * weight.shape[0]         # errors of one example: C L d_out
+    data = dataclasses.replace(
+        data, batch_size=max(1, min(data.batch_size, STREAM_BATCH_ELEMENTS // per_example)))
     found: dict[str, torch.Tensor] = {}
     inputs: list[torch.Tensor] = []
 
