@@ -9,20 +9,21 @@ forward-over-reverse product per batch, the same cost as Hess (the residual r_i 
 current theta). Each operator is symmetric of shape (p, p). A block (p, k) of vectors is one
 batched pass per batch: for Hess and E the forward-over-reverse product is vmapped over the k
 vectors (benchmarks/peers.py: 0.5 of ten single products on the MLP); for G one vjp is shared
-and the k jvps run under torch.func.vmap. A model with convolutions on the CPU loops over the
-k vectors instead (`ModelFunction.vectorize_blocks`: there the vmapped tangents cost more
-than single products). Per-batch sums are accumulated in float64 when accumulate_float64 is
+and the k jvps run under torch.func.vmap. A model with convolutions on the CPU instead
+linearises once per batch (torch.func.linearize) and applies the linearisation to the k
+vectors one at a time (`ModelFunction.vectorize_blocks`: there vmapped conv tangents cost
+more than single products). Per-batch sums are accumulated in float64 when accumulate_float64 is
 set, else in the model's dtype. On a shard of the data (curvature.distributed) the sums divide
 by the whole split's N and one all_reduce per block product adds them over the processes.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
-from torch.func import grad, jvp, vjp, vmap
+from torch.func import grad, jvp, linearize, vjp, vmap
 
 from crossclass.curvature.data import LabeledData
 from crossclass.curvature.functional import ModelFunction
@@ -46,7 +47,8 @@ def _residual_sum(fn: ModelFunction, theta: torch.Tensor, X: torch.Tensor, y: to
                   N: int) -> torch.Tensor:
     """Ave-part of <z, stop_grad(p - e_y)>: its Hessian is E (eq. 5.2)."""
     z = fn(theta, X)
-    r = (torch.softmax(z, dim=-1) - F.one_hot(y, z.shape[-1]).to(z.dtype)).detach()
+    onehot = torch.eye(z.shape[-1], dtype=z.dtype, device=z.device)[y]  # no data-dependent check
+    r = (torch.softmax(z, dim=-1) - onehot).detach()
     return (z * r).sum() / N
 
 
@@ -61,10 +63,21 @@ def _hessian_of(scalar: Callable) -> BatchProduct:
         def hvp(v):
             return jvp(gradient, (fn.theta,), (v,))[1]
 
-        if V.shape[0] > 1 and fn.vectorize_blocks:
+        if V.shape[0] == 1:
+            return hvp(V[0])[None]
+        if fn.vectorize_blocks:
             return vmap(hvp)(V)
-        return torch.stack([hvp(v) for v in V])
+        tangent = _linearized(gradient, fn.theta)
+        return torch.stack([tangent(v) for v in V])
     return product
+
+
+def _linearized(f: Callable, theta: torch.Tensor) -> Callable:
+    """v -> J_f(theta) v from one linearisation of f at theta (torch.func.linearize): the k
+    vectors of a block then share the primal pass instead of repeating it in k jvps."""
+    with warnings.catch_warnings():  # torch.fx's constant folding warns about its own nodes
+        warnings.filterwarnings("ignore", message="Attempted to insert a get_attr Node")
+        return linearize(f, theta)[1]
 
 
 def _gauss_newton(fn: ModelFunction, X: torch.Tensor, y: torch.Tensor, V: torch.Tensor,
@@ -73,16 +86,17 @@ def _gauss_newton(fn: ModelFunction, X: torch.Tensor, y: torch.Tensor, V: torch.
         return fn(t, X)
 
     z, vjp_fn = vjp(logits, fn.theta)
-    batched = fn.vectorize_blocks
-
-    def each(f, rows):
-        return vmap(f)(rows) if batched else torch.stack([f(r) for r in rows])
-
-    JV = each(lambda v: jvp(logits, (fn.theta,), (v,))[1], V)  # (k, B, C)
+    if fn.vectorize_blocks or V.shape[0] == 1:
+        JV = vmap(lambda v: jvp(logits, (fn.theta,), (v,))[1])(V)  # (k, B, C)
+    else:
+        tangent = _linearized(logits, fn.theta)
+        JV = torch.stack([tangent(v) for v in V])
     p = torch.softmax(z, dim=-1)
     pJV = p * JV
     Q = (pJV - p * pJV.sum(dim=-1, keepdim=True)) / N  # (diag p - p p^T) J v, per example
-    return each(lambda q: vjp_fn(q)[0], Q)
+    if fn.vectorize_blocks:
+        return vmap(vjp_fn)(Q)[0]
+    return torch.stack([vjp_fn(q)[0] for q in Q])
 
 
 def _operator(fn: ModelFunction, data: LabeledData, product: BatchProduct, *,
