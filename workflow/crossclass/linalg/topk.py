@@ -13,7 +13,7 @@ Once they hold, the next block also gets b random vectors, and the pairs are acc
 test holds again with the k wanted values moved by at most tol ||A||_est: a Krylov space that
 never saw an eigenvalue (it became invariant, or a multiplicity exceeds b, e.g. the zeros of a
 rank-deficient A) is caught so, at the cost of one wider block.
-When V reaches `basis` columns it is compressed to the best `keep` Ritz vectors (V <- V Z,
+When V reaches `basis` vectors it is compressed to the best `keep` Ritz vectors (V <- V Z,
 AV <- AV Z, no products) plus the pending next block (thick restart: every residual of the
 kept Ritz vectors lies in the span of that block, so the Krylov structure is kept).
 The round-off floor of the operator (a float32 network Hessian: about 1e-4 ||A||) is measured
@@ -22,8 +22,9 @@ products' round-off, and residuals within 4 times it count as converged (with a 
 that is above tol), instead of restarting in vain. If the largest wanted residual still stalls
 above tol, below 1e-3 ||A|| (falls less than 0.7-fold over 3 restarts), the best pairs are
 returned with a warning.
-Blocks handle eigenvalues of multiplicity up to b; a rank-deficient block (an invariant
-subspace, e.g. k close to the rank of A) is completed with random orthogonal columns.
+A block resolves multiplicities up to b by itself (higher ones through round-off and the
+acceptance check); a rank-deficient block (an invariant subspace, e.g. k close to the rank of
+A) is completed with random orthogonal vectors.
 Memory O(2 p basis); torch-native (CPU or CUDA, the operator's dtype for the basis, float64
 for the small matrices).
 """
