@@ -118,6 +118,11 @@ def outer_sum(vectors: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
 OPERATORS = {"hess": hessian_operator, "G": gauss_newton_operator, "E": residual_operator}
 
 
+def test_conv_models_on_the_cpu_do_not_vmap_their_blocks():
+    assert ModelFunction(mlp()).vectorize_blocks
+    assert not ModelFunction(cnn()).vectorize_blocks
+
+
 @pytest.mark.parametrize("vectorize", [True, False])
 @pytest.mark.parametrize("name", sorted(OPERATORS))
 def test_products_equal_dense(prob, name, vectorize, monkeypatch):

@@ -145,6 +145,16 @@ def test_paper_grid_plans(repo):
     assert "--checkpoints 10 50 100 200" in selected
 
 
+@pytest.mark.parametrize(("config", "layers"), [
+    ("config/config.yaml", "results/extract/digits/vgg11/n10/e20/train/layers.zarr"),
+    ("config/paper.yaml", "results/paper/extract/cifar100/vgg11/n10/e10/train/layers.zarr")])
+def test_default_and_paper_extract_every_conv_layer_of_their_vgg11(repo, config, layers):
+    """Both configs analyse the VGG11's conv layers (streamed) beside its linear ones."""
+    proc = snakemake(repo, "-n", "--printshellcmds", layers, "--configfile", config)
+    extract = next(line for line in proc.stdout.splitlines() if " extract " in line)
+    assert "--conv-layers" in extract
+
+
 def test_the_paper_plan_fits_and_is_the_documented_one(repo):
     """`snakemake plan` sizes the paper plan: <= 1 TiB, the total docs/storage.md states, and
     a few thousand SLURM submissions (the number the README gives)."""

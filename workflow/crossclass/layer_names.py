@@ -22,9 +22,6 @@ PROBE_SHAPE = (3, 32, 32)  # module names do not depend on the input size or cla
 PROBE_CLASSES = 10
 
 
-KINDS = {"Linear": "linear", "Conv2d": "conv"}  # torch.nn class name -> kind
-
-
 def _probe(requests: list[tuple[str, dict]]) -> list[dict[str, str]]:
     """{module name: kind} of each (plugin, options), in module order, built on the meta
     device (imports torch)."""
@@ -36,7 +33,8 @@ def _probe(requests: list[tuple[str, dict]]) -> list[dict[str, str]]:
     for net, options in requests:
         with torch.device("meta"):
             model = plugins.load(plugins.NETWORKS, net)(PROBE_SHAPE, PROBE_CLASSES, **options)
-        names.append({n: KINDS[type(m).__name__] for n, m in model.named_modules()
+        names.append({n: "conv" if isinstance(m, torch.nn.Conv2d) else "linear"
+                      for n, m in model.named_modules()
                       if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))})
     return names
 

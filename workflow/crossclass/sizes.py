@@ -148,7 +148,7 @@ def layer_dims(net: str, in_shape: tuple[int, ...], classes: int, options: dict 
                 convs.append((channels * 9, _scaled(item, width)))
                 channels = _scaled(item, width)
         units = _scaled(int(o["head"]), width)
-        return [*convs * conv, (channels, units), (units, units), (units, classes)]
+        return [*(convs if conv else []), (channels, units), (units, units), (units, classes)]
     if net == "resnet18":
         cin = _scaled(64, width)
         convs.append((channels * 9, cin))
@@ -159,7 +159,7 @@ def layer_dims(net: str, in_shape: tuple[int, ...], classes: int, options: dict 
                 if block_stride != 1 or block_in != cout:
                     convs.append((block_in, cout))
             cin = cout
-        return [*convs * conv, (cin, classes)]
+        return [*(convs if conv else []), (cin, classes)]
     raise ValueError(f"no sizes known for net {net!r}")
 
 

@@ -10,6 +10,7 @@ torch.func.functional_call, which lets torch.func transform it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cached_property
 
 import torch
 from torch.func import functional_call
@@ -60,7 +61,7 @@ class ModelFunction:
         """Number of selected parameters."""
         return int(self.theta.numel())
 
-    @property
+    @cached_property
     def vectorize_blocks(self) -> bool:
         """Whether block products vmap over their vectors (else: one linearisation per batch,
         applied to one vector at a time). False for a model with convolutions on the CPU,

@@ -39,8 +39,7 @@ from torch.nn import functional as F
 from crossclass.curvature.data import LabeledData
 from crossclass.errors import UserError
 from crossclass.layerwise.capture import LayerCapture, error_passes, num_outputs
-from crossclass.layerwise.deltas import weights
-from crossclass.layerwise.kronecker import g_products
+from crossclass.layerwise.kronecker import g_operator
 from crossclass.layerwise.weights import WeightStats, weight_stats
 from crossclass.linalg import LinearOperator
 
@@ -140,17 +139,8 @@ def pooled(cap: ConvCapture) -> LayerCapture:
 
 def conv_g(cap: ConvCapture) -> LinearOperator:
     """The exact G^l: for V = vec_r(X), G^l V = vec_r(sum w <g, X> g), g = sum_l delta_l h_l^T,
-    one class at a time from the stored patches and errors."""
-    C, n, L, d_in = cap.h.shape
-    d_out = cap.delta.shape[-1]
-    w = weights(cap.p)                                            # (C, n, C)
-
-    def matmat(V: torch.Tensor) -> torch.Tensor:
-        X = V.T.reshape(V.shape[1], d_out, d_in)
-        out = sum(g_products(cap.h[c], cap.delta[c], w[c], X) for c in range(C))
-        return out.reshape(V.shape[1], -1).T
-
-    return LinearOperator((d_out * d_in,) * 2, matmat, dtype=cap.h.dtype, device=cap.h.device)
+    from the stored patches and errors (`kronecker.g_operator`)."""
+    return g_operator(cap.h, cap.delta, cap.p)
 
 
 def conv_weight_stats(cap: ConvCapture, eta: float) -> WeightStats:

@@ -51,19 +51,25 @@ def g_products(h: torch.Tensor, delta: torch.Tensor, w: torch.Tensor,
     return out
 
 
-def layer_g(cap: LayerCapture) -> LinearOperator:
-    """G^l from stored h (C, n, d_in) and delta (C, n, C, d_out): for V = vec_r(X),
-    G^l V = vec_r(sum w (delta^T X h) delta h^T), one class at a time."""
-    C, n, d_in = cap.h.shape
-    d_out = cap.delta.shape[-1]
-    w = weights(cap.p)
+def g_operator(h: torch.Tensor, delta: torch.Tensor, p: torch.Tensor) -> LinearOperator:
+    """The exact G^l of per-example features h (C, n, L, d_in), errors delta (C, n, C, L,
+    d_out) and softmax outputs p (C, n, C) (L = 1 for nn.Linear, the locations of a conv):
+    G^l vec_r(X) = vec_r(sum w <g, X> g), g = sum_l delta_l h_l^T, one class at a time."""
+    C, _, _, d_in = h.shape
+    d_out = delta.shape[-1]
+    w = weights(p)
 
     def matmat(V: torch.Tensor) -> torch.Tensor:
         X = _as_matrices(V, d_out, d_in)
-        return _as_block(sum(g_products(cap.h[c][:, None], cap.delta[c][:, :, None], w[c], X)
-                             for c in range(C)))
+        return _as_block(sum(g_products(h[c], delta[c], w[c], X) for c in range(C)))
 
-    return LinearOperator((d_out * d_in,) * 2, matmat, dtype=cap.h.dtype, device=cap.h.device)
+    return LinearOperator((d_out * d_in,) * 2, matmat, dtype=h.dtype, device=h.device)
+
+
+def layer_g(cap: LayerCapture) -> LinearOperator:
+    """G^l of a Linear layer's capture, h (C, n, d_in), delta (C, n, C, d_out): for
+    V = vec_r(X), G^l V = vec_r(sum w (delta^T X h) delta h^T)."""
+    return g_operator(cap.h[:, :, None], cap.delta[:, :, :, None], cap.p)
 
 
 def kfac(H: torch.Tensor, Delta: torch.Tensor) -> LinearOperator:
