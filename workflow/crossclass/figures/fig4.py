@@ -16,7 +16,7 @@ import numpy as np
 from crossclass.errors import UserError
 from crossclass.figures.fig3 import row_titles, spectrum_with_top
 from crossclass.figures.fig5 import LABELS
-from crossclass.figures.plotting import save, split_stores
+from crossclass.figures.plotting import compact_x_ticks, save, split_stores
 
 OPERATORS = ("hess", "hess-minus-E", "hess-minus-G")
 COLORS = {"hess": "black", "hess-minus-E": "tab:blue", "hess-minus-G": "tab:red"}
@@ -52,6 +52,7 @@ def draw(inputs: list[str], output: str, *, zoom: float = 0.98) -> None:
     top = f[(x >= lo) & (x <= hi)].max()
     zoom_ax.set_ylim(top * 1e-6, top * 5)
     zoom_ax.set_xlim(lo, hi)
+    compact_x_ticks(zoom_ax)
     zoom_ax.set_xlabel(r"eigenvalue $\lambda$")
     zoom_ax.set_title(f"(b) zoom on the bulks (central {100 * zoom:g}% of Hess)",
                       fontsize="medium")

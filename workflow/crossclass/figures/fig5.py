@@ -16,10 +16,15 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
-from matplotlib.ticker import MaxNLocator
 
 from crossclass.errors import UserError
-from crossclass.figures.plotting import mark_eigenvalues, metrics_line, save, split_stores
+from crossclass.figures.plotting import (
+    compact_x_ticks,
+    mark_eigenvalues,
+    metrics_line,
+    save,
+    split_stores,
+)
 from crossclass.stores import store_params
 
 DENSITY_COLOR = "tab:blue"
@@ -59,9 +64,8 @@ def density_panel(ax: plt.Axes, ds: xr.Dataset, eps: float, *, color: str = DENS
     ax.set_ylim(max(density.max() * 1e-6, density[density > 0].min()), density.max() * 5)
     ax.set_xlabel(rf"$\log(|\lambda| + {eps:g})$" if log else r"eigenvalue $\lambda$")
     ax.set_ylabel("density")
-    if not log:  # small eigenvalues: a shared power of ten instead of long overlapping labels
-        ax.xaxis.set_major_locator(MaxNLocator(5))
-        ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
+    if not log:
+        compact_x_ticks(ax)
 
 
 def mark_structure(ax: plt.Axes, ds: xr.Dataset, eps: float, C: int) -> None:

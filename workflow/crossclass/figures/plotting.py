@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from crossclass.linalg.spectrum import read_spectrum
 from crossclass.stores import read_store  # noqa: E402
@@ -92,3 +93,10 @@ def split_stores(inputs: list[str]) -> tuple[list, list]:
         else:
             summaries.append(ds)
     return spectra, summaries
+
+
+def compact_x_ticks(ax) -> None:
+    """At most 5 x ticks and a shared power of ten: small eigenvalues (1e-4) otherwise get
+    long labels that run into each other."""
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
