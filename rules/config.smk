@@ -17,12 +17,12 @@ import jsonschema
 import yaml
 from snakemake.utils import validate
 
-from crossclass import estimator, operator_names, plugins, sizes
+from crossclass import estimator, operator_names, plugins, run_layout, sizes
 from crossclass.layer_names import analysable_layers
 from crossclass.options import format_options
 from crossclass.provenance import code_hash
 from crossclass.signatures import keyword_options
-from crossclass.sweep import BATCH_PREFIX, lr_grid
+from crossclass.sweep import lr_grid
 
 SCHEMA = workflow.source_path("../config/schema.yaml")
 

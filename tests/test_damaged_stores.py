@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 import zarr
+from crossclass import digests
 from crossclass.cli import main
 from crossclass.errors import UserError
 from crossclass.stores import read_store, write_store
@@ -22,14 +23,20 @@ def first_chunk(store, var):
 
 
 def damaged_copy(store, tmp_path, var, how="delete"):
-    """A copy of `store` whose variable `var` has one chunk deleted / overwritten."""
+    """A copy of `store` whose variable `var` has one chunk deleted / overwritten with random
+    bytes / truncated to half / with one byte flipped."""
     copy = tmp_path / f"damaged-{store.name}"
     shutil.copytree(store, copy)
     chunk = first_chunk(copy, var)
+    data = chunk.read_bytes()
     if how == "delete":
         chunk.unlink()
+    elif how == "overwrite":
+        chunk.write_bytes(np.random.default_rng(0).bytes(len(data)))
+    elif how == "truncate":
+        chunk.write_bytes(data[:len(data) // 2])
     else:
-        chunk.write_bytes(np.random.default_rng(0).bytes(chunk.stat().st_size))
+        chunk.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
     return copy
 
 
@@ -66,17 +73,28 @@ def test_fig5_and_layers_refuse_damaged_stores(mlp_run, stores, tmp_path, capsys
         assert var in err
     layers = damaged_copy(ex[2]["layers"], tmp_path, "7:H")
     assert "7:H lacks 1 of its" in refused(capsys, "layers", [layers], layers)
+    for how in ("truncate", "overwrite", "flip"):  # bytes that fail to decode, or decode wrong
+        layers = damaged_copy(ex[2]["layers"], tmp_path / how, "7:H", how)
+        chunk = first_chunk(layers, "7:H").relative_to(layers).as_posix()
+        err = refused(capsys, "layers", [layers], layers)
+        assert f"damaged: {chunk} does not match its recorded digest" in err
 
 
 def test_layer_spectrum_refuses_nan_in_its_layer(mlp_run, stores, tmp_path, capsys):  # noqa: F811
-    """NaN written over a complete layers store's H of layer 7 (every chunk present)."""
+    """NaN written over a complete layers store's H of layer 7 (every chunk present): a changed
+    chunk; and the same store as if it had been written with the NaN (its digests renewed)."""
     _, ex = stores
     layers = tmp_path / "nan-layers.zarr"
     shutil.copytree(ex[2]["layers"], layers)
     zarr.open_array(layers / "7:H", mode="r+")[0, 0] = np.nan
     out = tmp_path / "kfac.zarr"
-    assert main([*map(str, ["operator-spectrum", *network_args(mlp_run, 2), "--operator",
-                            "layer:7:KFAC", "--layers", layers, *LANCZOS, "--out", out])]) == 2
+    command = [*map(str, ["operator-spectrum", *network_args(mlp_run, 2), "--operator",
+                          "layer:7:KFAC", "--layers", layers, *LANCZOS, "--out", out])]
+    assert main(command) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"store {layers} is damaged: 7:H/c/0/0 does not match its recorded digest" in err
+    digests.write_manifest(layers)
+    assert main(command) == 2
     err = capsys.readouterr().err.strip()
     assert f"store {layers} is damaged: 7:H has 1 non-finite of " in err
     assert err.endswith(f"values; delete {layers} and rerun snakemake to rebuild it"), err
@@ -94,7 +112,7 @@ def test_fig15_and_mlr_refuse_damaged_stores(tmp_path, capsys):
     refused(capsys, "fig15", [spec, broken], broken)
     broken = damaged_copy(tmp_path / "mlr.zarr", tmp_path, "empirical_eigenvalues", "overwrite")
     # the mlr figure reads the MLR study store first: a damaged (or wrong) one is refused too
-    assert "lacks" in refused(capsys, "mlr", [broken], broken)
+    assert "does not match its recorded digest" in refused(capsys, "mlr", [broken], broken)
     # `spectra matrix` (any non-figure reader) refuses a damaged input the same way
     broken = damaged_copy(matrix, tmp_path, "Y")
     assert main(["spectra", "matrix", "--input", str(broken), "--out",
@@ -124,3 +142,30 @@ def test_read_store_checks_chunks_variables_and_finiteness(tmp_path):
     (path / "zarr.json").write_text("{not json")
     with pytest.raises(UserError, match=f"store {path} is damaged: unreadable"):
         read_store(path)
+
+
+def test_every_file_of_a_store_is_covered_by_its_digests(tmp_path):
+    """The manifest lists every file with its SHA-256 (sha256sum's format); a file changed,
+    added or missing, or the manifest itself gone, is damage."""
+    path = write_store(xr.Dataset({"a": ("x", np.arange(8.0))}), tmp_path / "s.zarr",
+                       chunks={"x": 4})
+    lines = (path / digests.MANIFEST).read_text().splitlines()
+    assert sorted(line.split("  ")[1] for line in lines) == [
+        "a/c/0", "a/c/1", "a/zarr.json", "zarr.json"]
+    assert all(digests.file_digest(path / name) == digest
+               for digest, name in (line.split("  ") for line in lines))
+    read_store(path, ["a"])
+    damages = {
+        "extra": (lambda s: (s / "a/c/9").write_bytes(b"x"), "a/c/9 is not in its digest"),
+        "attrs": (lambda s: (s / "zarr.json").write_text(
+            (s / "zarr.json").read_text().replace('"params"', '"params" ')),
+            "zarr.json does not match its recorded digest"),
+        "manifest": (lambda s: (s / digests.MANIFEST).unlink(),
+                     f"its digest manifest {digests.MANIFEST} is missing"),
+    }
+    for name, (damage, message) in damages.items():
+        copy = tmp_path / name / "s.zarr"
+        shutil.copytree(path, copy)
+        damage(copy)
+        with pytest.raises(UserError, match=f"store {copy} is damaged: {message}"):
+            read_store(copy, ["a"])

@@ -69,6 +69,7 @@ def test_sigkill_then_resume_is_bitwise_identical(tmp_path, monkeypatch):
     assert f"resuming from epoch {killed_at} of {EPOCHS}" in resumed.stderr
 
     for name in ("last.pt", f"checkpoints/epoch_{EPOCHS:04d}.pt", "checkpoints/epoch_0006.pt"):
+        assert (ref_dir / name).read_bytes() == (run_dir / name).read_bytes(), name
         a, b = load_checkpoint(ref_dir / name), load_checkpoint(run_dir / name)
         assert a["epoch"] == b["epoch"] and a["history"] == b["history"]
         assert a["model"].keys() == b["model"].keys()

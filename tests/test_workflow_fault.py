@@ -15,6 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import xarray as xr
@@ -77,7 +78,9 @@ def long_training(tmp_path, epochs: int) -> Path:
 
 
 def assert_same_checkpoint(a: Path, b: Path) -> None:
-    """Two checkpoints hold the same epoch, history, weights, momentum and RNG states."""
+    """Two checkpoints hold the same epoch, history, weights, momentum and RNG states, in the
+    same bytes."""
+    assert a.read_bytes() == b.read_bytes()
     x, y = load_checkpoint(a), load_checkpoint(b)
     assert x["epoch"] == y["epoch"] and x["history"] == y["history"]
     assert x["model"].keys() == y["model"].keys()
@@ -133,17 +136,26 @@ def test_killed_train_job_resumes_under_snakemake(tmp_path):
 
 
 def test_damaged_checkpoint_advice_redoes_the_run(tmp_path):
-    """A truncated checkpoint stops extract with one line whose command, followed, makes
-    Snakemake redo the selected run (retrained: its hard-linked sweep copy shares the damage)
-    and then extract; a missing one the same (linked again from the intact sweep run)."""
+    """A checkpoint damaged in place (random bytes, or truncated) stops extract with one line
+    whose command deletes every run holding the damaged bytes (the selected run and, through
+    its hard link, the sweep batch, which the choice no longer needs); followed, Snakemake
+    retrains the selected run, then extracts, after which nothing is left to do and no damaged
+    copy remains. A deleted link is redone alone: linked again from the intact sweep run."""
     repo = repo_copy(tmp_path / "repo")
-    run = Path("results/train/gmm/mlp/n6/selected")  # the chosen run, linked from the sweep
+    key = Path("results/train/gmm/mlp/n6")
+    run = key / "selected"  # the chosen run, linked from the sweep
     snakemake(repo, str(run), "--cores", "2", "--configfile", str(TINY))
     target = "results/extract/gmm/mlp/n6/e2/train/means.zarr"
-    for damage in ("truncate", "delete"):
+    for damage in ("delete", "random", "truncate"):
         checkpoint = repo / run / "checkpoints/epoch_0002.pt"
-        if damage == "truncate":
-            checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
+        size, linked = checkpoint.stat().st_size, checkpoint.stat().st_nlink > 1
+        assert linked == (damage != "truncate")  # the last round reads a retrained run
+        if damage == "random":
+            with open(checkpoint, "r+b") as fh:
+                fh.write(np.random.default_rng(0).bytes(size))
+        elif damage == "truncate":
+            with open(checkpoint, "r+b") as fh:
+                fh.truncate(size // 2)
         else:
             checkpoint.unlink()
         failed = snakemake(repo, target, "--cores", "1", "--configfile", str(TINY), check=False)
@@ -151,9 +163,18 @@ def test_damaged_checkpoint_advice_redoes_the_run(tmp_path):
         log = (repo / "results/logs/extract/gmm/mlp/n6/e2/train.log").read_text().strip()
         error = log.splitlines()[-1]
         assert error.startswith(f"crossclass extract: error: checkpoint {run}/"), log
-        command = re.search(r"redo its run: (rm -r \S+), then rerun snakemake$", error).group(1)
+        assert "weights_only" not in error
+        command = re.search(r"redo its run.*: (rm -r [^,]+), then rerun snakemake$",
+                            error).group(1)
+        folders = shlex.split(command)[2:]
+        shared = linked and damage != "delete"
+        assert folders == ([str(run), str(key / "batch0")] if shared else [str(run)])
         subprocess.run(shlex.split(command), cwd=repo, check=True)
         rerun = snakemake(repo, target, "--cores", "1", "--configfile", str(TINY))
         assert re.search(r"^train_selected\s+1$", rerun.stdout + rerun.stderr, re.M)
         assert read_store(repo / target, ["means"])["means"].size
+        for kept in (repo / key).rglob("*.pt"):  # no copy of the damaged bytes is left
+            load_checkpoint(kept)
+        quiet = snakemake(repo, target, "-n", "--configfile", str(TINY))
+        assert "Nothing to be done" in quiet.stdout + quiet.stderr
         shutil.rmtree(repo / target)  # the next damage is read by a fresh extract

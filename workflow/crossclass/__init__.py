@@ -10,6 +10,7 @@ Subpackages and modules, one concept each (lower layers never import higher ones
   nets         network plugins (VGG11, ResNet18, MLP)
   training     SGD as in Appendix D, checkpoints, learning-rate selection
   sweep        the learning-rate grid (torch-free, used while planning)
+  run_layout   the training runs' folders, and the command that redoes a damaged run
   analysis     what the workflow extracts from a checkpoint, and named operator spectra
   claims       the paper's claims judged from the stores
   figures      one module per figure; report holds their captions
@@ -22,6 +23,7 @@ Subpackages and modules, one concept each (lower layers never import higher ones
   sizes, sample_sizes  store and job sizes at any scale; the paper's sample sizes
   devices      `auto` / cpu / cuda device names
   stores, store_docs  atomic Zarr stores and their schemas; docs/stores.md rendered from them
+  digests      SHA-256 manifests proving a store's files unchanged since written
   plugins, provenance, signatures, options, errors
                entry-point registries, source hashes, static option checks, KEY=VALUE
                parsing, the one-line user error
@@ -29,8 +31,8 @@ Conventions across the API: models and data enter as a ModelFunction (or nn.Modu
 LabeledData split; randomness is an integer `seed` keyword; long work takes `progress: bool`
 (True by default; False for a single operator product or data pass, which a Lanczos run calls
 hundreds of times under its own bar); errors a caller can catch are ValueError (UserError) and
-TypeError. The planner (rules/*.smk) imports only the torch-free modules: sweep, estimator,
-operator_names, layer_names, sizes, plugins, provenance, signatures, options.
+TypeError. The planner (rules/*.smk) imports only the torch-free modules: sweep, run_layout,
+estimator, operator_names, layer_names, sizes, plugins, provenance, signatures, options.
 """
 
 __version__ = "0.1.0"

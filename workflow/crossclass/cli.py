@@ -7,7 +7,9 @@ Each module in `crossclass.commands` contributes one subcommand by defining
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
 import pkgutil
 import sys
 
@@ -32,6 +34,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The parsed arguments. An unknown option is named before any missing subcommand or
+    argument (argparse alone reports the missing ones first): a first, silent pass with
+    nothing required looks for unknown options only."""
+    parsers = [parser]
+    for p in parsers:  # every level of subcommands
+        parsers += [sub for a in p._actions if isinstance(a, argparse._SubParsersAction)
+                    for sub in a.choices.values()]
+    required = [x for p in parsers for x in (*p._actions, *p._mutually_exclusive_groups)
+                if x.required]
+    for x in required:
+        x.required = False
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            _, unknown = parser.parse_known_args(argv)
+    except SystemExit:  # another usage error: reported below, with everything required again
+        unknown = []
+    finally:
+        for x in required:
+            x.required = True
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return parser.parse_args(argv)
+
+
 def set_threads(threads: int) -> None:
     """Cap torch's intra-op threads, so that concurrent jobs do not oversubscribe the CPU."""
     if threads < 1:
@@ -42,7 +69,7 @@ def set_threads(threads: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser(), argv)
     if args.threads is not None:
         set_threads(args.threads)
     try:

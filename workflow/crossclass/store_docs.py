@@ -18,11 +18,15 @@ Every workflow result is a Zarr v3 store of one xarray Dataset, written atomical
 `crossclass.stores.write_store` (temporary sibling folder, then rename: a store under its final
 name is complete; every chunk is written, even one equal to the fill value). Every reader goes
 through `crossclass.stores.read_store(path, require, optional=...)`: a store damaged afterwards
-(a chunk or an array deleted, bytes that do not decode, a required variable not finite) is a
-one-line error naming the store, what is wrong and how to rebuild it (`delete PATH and rerun
-snakemake`; for a run folder's metrics, delete the run folder), never a blank panel or a
-traceback. Every store carries:
+(a chunk or an array deleted, a file truncated, overwritten or changed by one byte, bytes that
+do not decode, a required variable not finite) is a one-line error naming the store, what is
+wrong and how to rebuild it (`delete PATH and rerun snakemake`; for a training run's metrics,
+the command that deletes its train job's folder and every job sharing its files through hard
+links: `crossclass.run_layout`), never a blank panel or a traceback. Every store carries:
 
+- `DIGESTS.sha256`: the SHA-256 of every file of the store, recorded when it was written and
+  checked whenever it is read (`crossclass.digests`; the format `sha256sum -c DIGESTS.sha256`
+  checks from inside the store);
 - scalar key coordinates, so `crossclass.stores.open_stores(paths)` stacks many stores;
 - `attrs["params"]`: JSON of every parameter that produced it; `attrs["code_version"]`:
   package version + source hash.

@@ -5,14 +5,16 @@ so that `xarray.open_mfdataset(paths, engine="zarr", combine="by_coords")` stack
 them, and attrs recording the parameters (`params`, a JSON string) and code version that
 produced it. A store is written to a temporary sibling folder and renamed into place, so a
 store that exists is complete; a half-written one never has the final name. Every chunk is
-written (even one equal to the fill value), so a reader can tell a store damaged afterwards
-(a chunk deleted, a variable gone, unreadable bytes) and refuses it in one line.
+written (even one equal to the fill value) and the store records the SHA-256 of every file it
+holds (crossclass.digests), so a reader can tell a store damaged afterwards (a chunk deleted,
+truncated or overwritten, a variable gone, unreadable bytes) and refuses it in one line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import uuid
 import warnings
@@ -26,8 +28,10 @@ import xarray as xr
 import zarr
 from zarr.errors import UnstableSpecificationWarning, ZarrUserWarning
 
+from crossclass import digests
 from crossclass.errors import UserError
 from crossclass.provenance import code_version
+from crossclass.run_layout import redo_run
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ def write_store(
             warnings.simplefilter("ignore", UnstableSpecificationWarning)
             ds.to_zarr(tmp, mode="w", zarr_format=3, encoding=encoding, consolidated=False,
                        write_empty_chunks=True)
+        digests.write_manifest(tmp)
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
@@ -96,13 +101,16 @@ def read_store(path: str | os.PathLike, require: Iterable[str] = (), *,
                rebuild: str | None = None) -> xr.Dataset:
     """Open a store written by `write_store` (lazily), checked: every array has all its chunks,
     and each variable in `require` (and in `optional`, where the store has it) is present,
-    loaded and, if `finite`, finite, with the coordinates it depends on. Any problem is a
-    one-line UserError naming the store, what is wrong and how to rebuild it (`rebuild`;
-    by default: delete the store and rerun snakemake)."""
+    loaded and, if `finite`, finite, with the coordinates it depends on; every file matches the
+    digest recorded when it was written. Any problem is a one-line UserError naming the store,
+    what is wrong and how to rebuild it (`rebuild`; by default: redo the training run a run's
+    store belongs to, with every run sharing its files, else delete the store and rerun
+    snakemake)."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"store {path} does not exist; run the workflow step that writes it")
-    advice = rebuild or f"delete {path} and rerun snakemake to rebuild it"
+    advice = (rebuild or redo_run(path)
+              or f"delete {shlex.quote(str(path))} and rerun snakemake to rebuild it")
 
     def damaged(what: str) -> UserError:
         return UserError(f"store {path} is damaged: {what}; {advice}")
@@ -110,7 +118,8 @@ def read_store(path: str | os.PathLike, require: Iterable[str] = (), *,
     try:
         with warnings.catch_warnings():
             # the marker file Snakemake writes into a directory() output is no Zarr node
-            warnings.filterwarnings("ignore", r"Object at \.snakemake_timestamp", ZarrUserWarning)
+            warnings.filterwarnings("ignore", r"Object at (\.snakemake_timestamp|DIGESTS)",
+                                    ZarrUserWarning)
             arrays = dict(zarr.open_group(path, mode="r", zarr_format=3).arrays())
             ds = xr.open_zarr(path, zarr_format=3, consolidated=False)
     except Exception as err:  # zarr and xarray raise many types for unreadable metadata
@@ -119,6 +128,8 @@ def read_store(path: str | os.PathLike, require: Iterable[str] = (), *,
         if array.nchunks_initialized < array.nchunks:
             raise damaged(f"{name} lacks {array.nchunks - array.nchunks_initialized} of its "
                           f"{array.nchunks} chunks")
+    if (damage := digests.manifest_damage(path)) is not None:
+        raise damaged(damage)
     for name in [*require, *(v for v in optional if v in ds.variables)]:
         if name not in ds.variables:
             raise UserError(f"store {path} lacks variable {name!r}; {advice}")

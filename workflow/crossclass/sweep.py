@@ -2,17 +2,15 @@
 to `low` (paper: 100 rates for VGG11 and ResNet18, 25 for the MLP, in [1e-4, 0.25]).
 
 Torch-free: the workflow plans the sweep's jobs from it (run folder batchB/lrK is rate K of
-this list, trained in the job of batch B) and `crossclass train` is given the rate itself.
+this list, trained in the job of batch B: crossclass.run_layout) and `crossclass train` is
+given the rate itself.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from crossclass.errors import UserError
-
-BATCH_PREFIX = "batch"  # the workflow trains a sweep in job folders batchB/lrK (rules/train.smk)
 
 
 def lr_grid(count: int, low: float, high: float) -> list[float]:
@@ -26,12 +24,3 @@ def lr_grid(count: int, low: float, high: float) -> list[float]:
     hi, lo = math.log10(high), math.log10(low)
     return [float(f"{10 ** (hi + (lo - hi) * i / (count - 1)):.6g}") for i in range(count)]
 
-
-def job_folder(run: str | Path) -> Path:
-    """The folder the workflow's train job produced for run folder `run`: its sweep batch
-    (batchB/lrK), else the run itself. Deleting it makes Snakemake train it again."""
-    run = Path(run)
-    batch = run.parent.name
-    if batch.startswith(BATCH_PREFIX) and batch[len(BATCH_PREFIX):].isdigit():
-        return run.parent
-    return run

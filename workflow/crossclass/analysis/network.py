@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from crossclass import plugins
 from crossclass.curvature import LabeledData, ModelFunction
 from crossclass.data import load_subset
 from crossclass.errors import UserError
-from crossclass.sweep import job_folder
+from crossclass.run_layout import checkpoint_advice
 from crossclass.training.checkpoint import load_checkpoint, trained_model
 from crossclass.training.inputs import splits_for
 
@@ -60,15 +59,6 @@ class Network:
         return ModelFunction(self.model, params)
 
 
-def redo_advice(checkpoint: str | os.PathLike) -> str:
-    """How to redo the run of a damaged or missing `<run>/checkpoints/epoch_EEEE.pt`: delete
-    the train job's whole output (the run, or the sweep batch holding it), which Snakemake then
-    trains again."""
-    run = Path(checkpoint).parent
-    run = run.parent if run.name == "checkpoints" else run
-    return f"redo its run: rm -r {shlex.quote(str(job_folder(run)))}, then rerun snakemake"
-
-
 def load_network(checkpoint: str | os.PathLike, subset: str | os.PathLike,
                  root: str | os.PathLike, split: str, *, batch_size: int,
                  device: str | torch.device = "cpu", float64: bool = False) -> Network:
@@ -77,7 +67,7 @@ def load_network(checkpoint: str | os.PathLike, subset: str | os.PathLike,
         raise UserError(f"--split must be one of {SPLITS}, got {split!r}")
     if batch_size < 1:
         raise UserError(f"batch size must be positive, got {batch_size}")
-    state = load_checkpoint(checkpoint, advice=redo_advice(checkpoint))
+    state = load_checkpoint(checkpoint, advice=checkpoint_advice(checkpoint))
     model, meta = trained_model(state, device)
     if float64:
         model = model.double()

@@ -66,20 +66,18 @@ def chosen_rate(choice: Path) -> tuple[float, Path]:
 
 def reuse_run(run: Path, out: Path, config) -> bool:
     """Hard-link (else copy) the sweep's `run` into `out` when it kept every checkpoint that
-    `config` keeps, each readable (a sweep trained with them); False when the rate must be
-    retrained: a metrics-only sweep, or a damaged checkpoint (a link would share the damage)."""
+    `config` keeps (a sweep trained with them); False when the rate must be retrained (a
+    metrics-only sweep). A damaged checkpoint of the sweep stops with the command that redoes
+    its batch: linking would share the damage, and retraining around it would hide it."""
+    from crossclass.run_layout import checkpoint_advice
     from crossclass.training.checkpoint import load_checkpoint
     from crossclass.training.loop import publish
 
     kept = [run / "checkpoints" / f"epoch_{e:04d}.pt" for e in config.keep]
     if not (run / "metrics.zarr").is_dir() or not all(f.is_file() for f in kept):
         return False
-    try:
-        for path in kept:
-            load_checkpoint(path)
-    except UserError as err:
-        print(f"retraining instead of linking: {err}")
-        return False
+    for path in kept:
+        load_checkpoint(path, advice=checkpoint_advice(path))
     publish([f for f in run.rglob("*") if f.is_file()], run, out)
     return True
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from crossclass.errors import UserError
+from crossclass.run_layout import redo_run
 from crossclass.stores import StoreSchema, read_store, store_params
-from crossclass.sweep import job_folder
 
 # the store this module writes and reads (docs/stores.md is rendered from it)
 SCHEMA = StoreSchema(
@@ -29,8 +29,8 @@ def final_metrics(store: str | os.PathLike) -> dict:
     """Initial lr and last-epoch metrics of one run's metrics store (NaN metrics are data: a
     diverged run); the store lives in its run folder, so rebuilding it is retraining."""
     ds = read_store(store, METRICS, finite=False,
-                    rebuild=f"delete {job_folder(Path(store).parent)} and rerun snakemake to "
-                    "retrain it")
+                    rebuild=redo_run(store) or f"not a training run's store of this workflow: "
+                    f"{store}")
     params = store_params(ds)
     if "lr" not in params:
         raise UserError(f"store {store} records no learning rate; is it a training metrics store?")
