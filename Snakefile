@@ -14,7 +14,8 @@ Stages, one rule file each (docs/workflow.md draws the DAG):
 
 Every rule is a thin call of a `crossclass` subcommand; the values it uses come from `params`,
 so a changed value (or a changed source module, through its `code` param) reruns exactly the
-jobs that depend on it.
+jobs that depend on it. Every argument is shell-quoted (`{x:q}`, shlex.quote where a param
+builds a command line), so `results` and data.root may hold spaces or quotes.
 """
 
 from snakemake.utils import min_version
