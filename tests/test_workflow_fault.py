@@ -2,7 +2,8 @@
 --rerun-incomplete, and get the stores of an uninterrupted run. Stores are written atomically
 (crossclass.stores.write_store), so the killed job leaves no store under its final name and no
 later job can read a half-written one. A killed train job resumes from its resume state beside
-the run folder; a damaged checkpoint's advice, followed, makes Snakemake redo its run."""
+the run folder; a damaged checkpoint's advice, followed, makes Snakemake redo its run. A failed
+job's one-line message reaches the console, not only its log."""
 
 from __future__ import annotations
 
@@ -151,9 +152,28 @@ def test_damaged_checkpoint_advice_redoes_the_run(tmp_path):
         log = (repo / "results/logs/extract/gmm/mlp/n6/e2/train.log").read_text().strip()
         error = log.splitlines()[-1]
         assert error.startswith(f"crossclass extract: error: checkpoint {run}/"), log
+        assert error in failed.stderr.splitlines()  # on the console too (Snakefile onerror)
         command = re.search(r"redo its run: (rm -r \S+), then rerun snakemake$", error).group(1)
         subprocess.run(shlex.split(command), cwd=repo, check=True)
         rerun = snakemake(repo, target, "--cores", "1", "--configfile", str(TINY))
         assert re.search(r"^train_selected\s+1$", rerun.stdout + rerun.stderr, re.M)
         assert read_store(repo / target, ["means"])["means"].size
         shutil.rmtree(repo / target)  # the next damage is read by a fresh extract
+
+
+def test_failed_job_message_is_printed_on_the_console(tmp_path):
+    """Without a profile (no --show-failed-logs), a job that fails at run time on a damaged
+    input store wrote its one-line message into its log only; the workflow's onerror prints
+    that line on snakemake's stderr too."""
+    repo = repo_copy(tmp_path / "repo")
+    matrix = "results/verification/fig15a/matrix.zarr"
+    snakemake(repo, matrix, "--cores", "1", "--configfile", str(TINY))
+    (repo / matrix / "eigenvalues/c/0").unlink()  # its one chunk
+    failed = snakemake(repo, TARGET, "--cores", "1", "--configfile", str(TINY), check=False)
+    assert failed.returncode != 0
+    log = "results/logs/verify_spectrum/fig15a.log"
+    message = (repo / log).read_text().strip().splitlines()[-1]
+    assert message.startswith(f"crossclass spectra: error: store {matrix} is damaged: "), message
+    console = failed.stderr.splitlines()
+    assert message in console, failed.stderr
+    assert console[console.index(message) - 1] == f"Error in rule verify_spectrum (log: {log}):"
