@@ -14,7 +14,9 @@ Stages, one rule file each (docs/workflow.md draws the DAG):
 
 Every rule is a thin call of a `crossclass` subcommand; the values it uses come from `params`,
 so a changed value (or a changed source module, through its `code` param) reruns exactly the
-jobs that depend on it.
+jobs that depend on it. Every argument is shell-quoted (`{x:q}`, shlex.quote where a param
+builds a command line), so `results` and data.root may hold spaces or quotes. A job writes
+everything into its log; when jobs fail, `onerror` prints each one's error line on stderr.
 """
 
 from snakemake.utils import min_version
@@ -32,6 +34,7 @@ include: "rules/figure_inputs.smk"
 include: "rules/claim_inputs.smk"
 include: "rules/resources.smk"
 include: "rules/plan_sizes.smk"
+include: "rules/job_errors.smk"
 
 
 wildcard_constraints:
@@ -64,3 +67,9 @@ rule all:
         CLAIMS_REPORT,
         experiment_targets(),
     default_target: True
+
+
+onerror:
+    failed = getattr(getattr(workflow, "scheduler", None), "failed", ())  # Snakemake's record
+    for rule_name, log_file, line in job_errors(failed):
+        print(f"Error in rule {rule_name} (log: {log_file}):\n{line}", file=sys.stderr)

@@ -104,10 +104,10 @@ def _train_arguments(dataset, net, index):
         keep = "--metrics-only"
     rate = "" if index is None else f"--lr {learning_rates(net)[index]} "
     return (
-        f"--root {shlex.quote(config['data']['root'])} --net {net} {net_options} "
+        f"--root {shlex.quote(config['data']['root'])} --net {shlex.quote(net)} {net_options} "
         f"{rate}--epochs {train_epochs(dataset, net)} {sgd_flags()} "
         f"{keep} --resume-interval {config['training']['resume_interval']} "
-        f"--device {DEVICE} {PROGRESS}"
+        f"--device {shlex.quote(DEVICE)} {PROGRESS}"
     )
 
 
@@ -115,10 +115,24 @@ def train_commands(wildcards, input, output, threads):
     """One `crossclass train` per rate of the batch, run in order into train_folder/lrK (the
     first failure stops), skipping runs an interrupted attempt of this job finished there."""
     folder = train_folder(wildcards, output)
-    return " && ".join(
-        f"{{ test -d {folder}/lr{index}/metrics.zarr || "
-        f"crossclass --threads {threads} train --subset {input[0]} "
-        f"{train_arguments(wildcards, index)} --resume-dir {folder}/lr{index}.resume "
-        f"--out {folder}/lr{index}; }}"
-        for index in sweep_batches(wildcards.net)[int(wildcards.batch)]
+    q = shlex.quote
+    commands = []
+    for index in sweep_batches(wildcards.net)[int(wildcards.batch)]:
+        run = f"{folder}/{run_layout.RUN_PREFIX}{index}"
+        commands.append(
+            f"{{ test -d {q(f'{run}/metrics.zarr')} || "
+            f"crossclass --threads {threads} train --subset {q(input[0])} "
+            f"{train_arguments(wildcards, index)} --resume-dir {q(f'{run}.resume')} "
+            f"--out {q(run)}; }}"
+        )
+    return " && ".join(commands)
+
+
+def sweep_metrics(wildcards):
+    """The metrics stores of every run of the sweep of (dataset, net, n), shell-quoted."""
+    keys = dict(dataset=wildcards.dataset, net=wildcards.net, n=wildcards.n)
+    return " ".join(
+        shlex.quote(f"{BATCH.format(**keys, batch=b)}/{run_layout.RUN_PREFIX}{i}/metrics.zarr")
+        for b, batch in enumerate(sweep_batches(wildcards.net))
+        for i in batch
     )

@@ -33,8 +33,8 @@ for claims_name, claims_inputs in CLAIMS.items():
         benchmark:
             bench_path("claims", claims_name)
         shell:
-            "crossclass claims {params.name} --inputs {input:q} --out {output} "
-            "{params.thresholds} > {log} 2>&1"
+            "crossclass claims {params.name:q} --inputs {input:q} --out {output:q} "
+            "{params.thresholds} > {log:q} 2>&1"
 
 
 rule claims_report:
@@ -54,5 +54,5 @@ rule claims_report:
     benchmark:
         bench_path("claims_report", "report")
     shell:
-        "crossclass claims-report --inputs {input:q} --claims {output.claims} "
-        "--table1 {output.table1} > {log} 2>&1"
+        "crossclass claims-report --inputs {input:q} --claims {output.claims:q} "
+        "--table1 {output.table1:q} > {log:q} 2>&1"

@@ -18,8 +18,8 @@ rule fetch_data:
         ENV
     threads: 1
     shell:
-        "crossclass --threads {threads} data fetch --dataset {wildcards.dataset} --root {params.root} {params.options} "
-        "> {log} 2>&1"
+        "crossclass --threads {threads} data fetch --dataset {wildcards.dataset:q} --root {params.root:q} "
+        "{params.options} > {log:q} 2>&1"
 
 
 rule subsample:
@@ -43,6 +43,6 @@ rule subsample:
         ENV
     threads: 1
     shell:
-        "crossclass --threads {threads} data subsample --dataset {wildcards.dataset} --root {params.root} "
-        "{params.options} --n-per-class {wildcards.n} --seed {params.seed} {params.test} "
-        "--out {output} > {log} 2>&1"
+        "crossclass --threads {threads} data subsample --dataset {wildcards.dataset:q} "
+        "--root {params.root:q} {params.options} --n-per-class {wildcards.n:q} --seed {params.seed:q} "
+        "{params.test} --out {output:q} > {log:q} 2>&1"

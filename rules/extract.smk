@@ -41,9 +41,9 @@ rule extract:
         ENV
     threads: ANALYSIS_THREADS
     shell:
-        "{params.command} extract --checkpoint {params.checkpoint} --subset {input.subset} "
-        "--root {params.root} --split {wildcards.split} --batch-size {params.batch_size} "
+        "{params.command} extract --checkpoint {params.checkpoint:q} --subset {input.subset:q} "
+        "--root {params.root:q} --split {wildcards.split:q} --batch-size {params.batch_size:q} "
         "{params.float64} {params.conv} {params.keep} {params.matrices} "
-        "--device {params.device} {params.progress} "
-        "--out-means {output.means} --out-layers {output.layers} "
-        "--out-summary {output.summary} > {log} 2>&1"
+        "--device {params.device:q} {params.progress} "
+        "--out-means {output.means:q} --out-layers {output.layers:q} "
+        "--out-summary {output.summary:q} > {log:q} 2>&1"

@@ -43,5 +43,5 @@ for figure_name, (figure_category, figure_inputs) in FIGURES.items():
             bench_path("figure", figure_name)
         threads: 1
         shell:
-            "crossclass --threads {threads} figure {params.name} --inputs {input:q} --out {output.pdf} "
-            "{params.options} > {log} 2>&1"
+            "crossclass --threads {threads} figure {params.name:q} --inputs {input:q} "
+            "--out {output.pdf:q} {params.options} > {log:q} 2>&1"

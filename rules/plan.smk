@@ -20,4 +20,4 @@ rule plan:
         ENV
     shell:
         "crossclass plan-report --submissions {params.submissions:q} "
-        "--storage {params.storage:q} --out {output} > {log} 2>&1"
+        "--storage {params.storage:q} --out {output:q} > {log:q} 2>&1"

@@ -56,11 +56,11 @@ for spectra_index, ((spectra_settings, spectra_ops), spectra_checkpoints) in enu
             ENV
         threads: ANALYSIS_THREADS
         shell:
-            "{params.command} operator-spectrum --checkpoint {params.checkpoint} "
-            "--subset {input.subset} --root {params.root} --split {params.split} "
-            "--operator {params.operators} --batch-size {params.batch_size} {params.float64} "
-            "--means {input.means} --layers {input.layers} {params.spectrum} "
-            "--device {params.device} {params.progress} --out {output:q} > {log:q} 2>&1"
+            "{params.command} operator-spectrum --checkpoint {params.checkpoint:q} "
+            "--subset {input.subset:q} --root {params.root:q} --split {params.split:q} "
+            "--operator {params.operators} --batch-size {params.batch_size:q} {params.float64} "
+            "--means {input.means:q} --layers {input.layers:q} {params.spectrum} "
+            "--device {params.device:q} {params.progress} --out {output:q} > {log:q} 2>&1"
 
 
 rule mlr_spectrum:
@@ -80,8 +80,8 @@ rule mlr_spectrum:
         ENV
     threads: 1
     shell:
-        "crossclass --threads {threads} mlr-spectrum {params.mlr} --n-per-class {wildcards.n} "
-        "{params.progress} --out {output} > {log} 2>&1"
+        "crossclass --threads {threads} mlr-spectrum {params.mlr} --n-per-class {wildcards.n:q} "
+        "{params.progress} --out {output:q} > {log:q} 2>&1"
 
 
 rule mlr_study:
@@ -100,4 +100,4 @@ rule mlr_study:
         ENV
     threads: 1
     shell:
-        "crossclass --threads {threads} mlr-study {params.mlr} --out {output} > {log} 2>&1"
+        "crossclass --threads {threads} mlr-study {params.mlr} --out {output:q} > {log:q} 2>&1"

@@ -32,9 +32,9 @@ rule train:
         ENV
     threads: JOB_THREADS
     shell:
-        'find "$(dirname {output})" -maxdepth 1 -name "$(basename {output}).partial-*" '
-        "! -path {params.folder} -exec rm -rf {{}} + && ({params.commands}) > {log} 2>&1 "
-        "&& mv {params.folder} {output}"
+        'find "$(dirname {output:q})" -maxdepth 1 -name "$(basename {output:q}).partial-*" '
+        '! -name "$(basename {params.folder:q})" -exec rm -rf {{}} + '
+        "&& ({params.commands}) > {log:q} 2>&1 && mv {params.folder:q} {output:q}"
 
 
 rule select_lr:
@@ -45,11 +45,7 @@ rule select_lr:
     output:
         CHOICE,
     params:
-        stores=lambda wc: " ".join(
-            f"{BATCH.format(dataset=wc.dataset, net=wc.net, n=wc.n, batch=b)}/lr{i}/metrics.zarr"
-            for b, batch in enumerate(sweep_batches(wc.net))
-            for i in batch
-        ),
+        stores=sweep_metrics,
         code=code("crossclass.commands.select_lr"),
     log:
         log_path("select_lr", KEY),
@@ -59,8 +55,8 @@ rule select_lr:
         ENV
     threads: 1
     shell:
-        "crossclass --threads {threads} select-lr --stores {params.stores} --out {output} "
-        "> {log} 2>&1"
+        "crossclass --threads {threads} select-lr --stores {params.stores} --out {output:q} "
+        "> {log:q} 2>&1"
 
 
 rule train_selected:
@@ -89,5 +85,6 @@ rule train_selected:
         ENV
     threads: JOB_THREADS
     shell:
-        "crossclass --threads {threads} train --choice {input.choice} --subset {input.subset} "
-        "{params.arguments} --resume-dir {params.resume} --out {output} > {log} 2>&1"
+        "crossclass --threads {threads} train --choice {input.choice:q} "
+        "--subset {input.subset:q} {params.arguments} --resume-dir {params.resume:q} "
+        "--out {output:q} > {log:q} 2>&1"

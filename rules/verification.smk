@@ -19,7 +19,8 @@ rule verify_matrix:
         matrix="fig15a|fig15b",
     threads: 1
     shell:
-        "crossclass --threads {threads} verify matrix {wildcards.matrix} {params.options} --out {output} > {log} 2>&1"
+        "crossclass --threads {threads} verify matrix {wildcards.matrix:q} {params.options} "
+        "--out {output:q} > {log:q} 2>&1"
 
 
 rule verify_spectrum:
@@ -44,5 +45,5 @@ rule verify_spectrum:
         matrix="fig15a|fig15b",
     threads: 1
     shell:
-        "crossclass --threads {threads} spectra matrix --input {input} --out {output} {params.spectrum} "
-        "--device {params.device} {params.progress} > {log} 2>&1"
+        "crossclass --threads {threads} spectra matrix --input {input:q} --out {output:q} "
+        "{params.spectrum} --device {params.device:q} {params.progress} > {log:q} 2>&1"

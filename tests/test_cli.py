@@ -1,5 +1,6 @@
 """The `crossclass` entry point: --threads caps torch's threads before a subcommand runs; option
-values are parsed by type; every --device defaults to auto."""
+values are parsed by type; every --device defaults to auto; a job log's error line is the
+CLI's one-line error (what the workflow's onerror prints)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shlex
 import pytest
 import torch
 from crossclass import cli
+from crossclass.errors import error_line
 from crossclass.options import format_options, parse_options, parse_value
 
 
@@ -57,3 +59,24 @@ def test_every_device_default_is_auto():
     defaults = device_defaults(cli.build_parser())
     assert {"train", "extract", "operator-spectrum", "spectra matrix"} <= set(defaults)
     assert set(defaults.values()) == {"auto"}
+
+
+def test_error_line_of_a_job_log_is_the_cli_error(capsys, tmp_path):
+    """The CLI's user and usage errors, each after other output, and a traceback's last line;
+    without any, the last line (a shell's message) unless fallback is off."""
+    print("reading the store")
+    assert cli.main(["figure", "fig5", "--inputs", str(tmp_path / "x.zarr"),
+                     "--out", str(tmp_path / "y.pdf")]) == 2
+    log = capsys.readouterr()
+    line = log.err.strip()
+    assert line.startswith("crossclass figure: error: ") and error_line(log.out + log.err) == line
+    with pytest.raises(SystemExit):
+        cli.main(["figure", "fig5"])  # its required --inputs and --out missing
+    usage = capsys.readouterr().err
+    assert error_line(usage).startswith("crossclass figure: error: ") and "usage:" in usage
+    assert error_line("Traceback (most recent call last):\n  File x\nRuntimeError: boom\n"
+                      "  \n") == "RuntimeError: boom"
+    assert error_line("epoch 1 test error 0.3\nbash: line 1: crossclass: command not found\n"
+                      ) == "bash: line 1: crossclass: command not found"
+    assert error_line("epoch 1 test error 0.3\n", fallback=False) is None
+    assert error_line("") is None

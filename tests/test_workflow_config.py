@@ -267,6 +267,29 @@ def test_every_rule_has_log_benchmark_conda_and_code_param(repo):
         assert (repo / "workflow" / "crossclass" / "report" / f"{name}.rst").is_file(), name
 
 
+# params that hold command-line fragments, each value already shell-quoted where it needs it
+# (crossclass.options.format_options, shlex.quote in rules/arguments.smk) or flags and numbers
+FRAGMENT_PARAMS = {"arguments", "command", "commands", "conv", "float64", "keep", "matrices",
+                   "mlr", "operators", "options", "progress", "spectrum", "stores", "test",
+                   "thresholds"}
+
+
+def test_every_shell_argument_is_quoted():
+    """Every {input}, {output}, {log}, {wildcards.x} and {params.x} of every rule's shell
+    command is `:q`-quoted, but the params that are command-line fragments (FRAGMENT_PARAMS;
+    a run with a space and a quote in `results` is test_workflow_runs's)."""
+    placeholders = []
+    for path in sorted((REPO / "rules").glob("*.smk")):
+        for block in re.findall(r"^( +)shell:\n((?:\1 +.*\n)+)", path.read_text(), re.M):
+            placeholders += [(path.name, *m) for m in re.findall(
+                r"(?<!\{)\{(input|output|log|wildcards|params)((?:\.\w+)?)(:\w+)?\}", block[1])]
+    assert len(placeholders) > 80
+    fragment = [p for p in placeholders if p[1] == "params" and p[2][1:] in FRAGMENT_PARAMS]
+    unquoted = [p for p in placeholders if p[3] != ":q" and p not in fragment]
+    assert not unquoted, unquoted
+    assert {p[2][1:] for p in fragment} == FRAGMENT_PARAMS  # each one still in use
+
+
 def test_several_gpus_launch_the_analysis_under_torchrun(repo, tmp_path):
     """analysis.gpus = 2 on CUDA: extract and spectra jobs ask for 2 GPUs and run torchrun with
     one process per GPU, each with its share of the job's threads; training keeps one GPU."""

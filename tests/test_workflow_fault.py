@@ -2,7 +2,8 @@
 --rerun-incomplete, and get the stores of an uninterrupted run. Stores are written atomically
 (crossclass.stores.write_store), so the killed job leaves no store under its final name and no
 later job can read a half-written one. A killed train job resumes from its resume state beside
-the run folder; a damaged checkpoint's advice, followed, makes Snakemake redo its run."""
+the run folder; a damaged checkpoint's advice, followed, makes Snakemake redo its run. A failed
+job's one-line message reaches the console, not only its log."""
 
 from __future__ import annotations
 
@@ -29,10 +30,13 @@ TARGET = "results/verification/fig15a/spectrum.zarr"
 
 
 def test_killed_run_resumes_to_identical_stores(tmp_path):
+    """Killed once its spectrum job's Lanczos bar is in the log (seconds of work left: a large
+    matrix and many start vectors), never after a guessed delay."""
     repo = repo_copy(tmp_path / "repo")
     config = yaml.safe_load(TINY.read_text())
-    config["verification"]["fig15a"].update(p=400)  # a job that runs for seconds
-    config["verification"]["fig15a"]["spectrum"].update(M=120, n_vec=8)
+    config["progress"] = True  # the job's bar, in its log, shows it is inside its Lanczos run
+    config["verification"]["fig15a"].update(p=2000)
+    config["verification"]["fig15a"]["spectrum"].update(M=400, n_vec=64)
     slow = tmp_path / "slow.yaml"
     slow.write_text(yaml.safe_dump(config))
     args = ["snakemake", TARGET, "--cores", "1", "--configfile", str(slow)]
@@ -42,17 +46,20 @@ def test_killed_run_resumes_to_identical_stores(tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     log = repo / "results/logs/verify_spectrum/fig15a.log"
     deadline = time.monotonic() + 240
-    while not log.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert proc.poll() is None, "the run ended before it could be killed"
-    time.sleep(1.5)  # inside the spectrum job
+
+    def in_lanczos() -> bool:
+        return log.exists() and "%|" in log.read_text(errors="replace")
+
+    while not in_lanczos() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert proc.poll() is None and in_lanczos(), "the run ended before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
 
     target = repo / TARGET
     assert not target.exists(), "a killed job left a store under its final name"
     matrix = read_store(repo / "results/verification/fig15a/matrix.zarr")  # finished: complete
-    assert matrix["eigenvalues"].size == 400
+    assert matrix["eigenvalues"].size == 2000
 
     snakemake(repo, "--unlock", "--configfile", str(slow))  # the killed run left its lock
     rerun = snakemake(repo, TARGET, "--cores", "1", "--configfile", str(slow),
@@ -164,6 +171,7 @@ def test_damaged_checkpoint_advice_redoes_the_run(tmp_path):
         error = log.splitlines()[-1]
         assert error.startswith(f"crossclass extract: error: checkpoint {run}/"), log
         assert "weights_only" not in error
+        assert error in failed.stderr.splitlines()  # on the console too (Snakefile onerror)
         command = re.search(r"redo its run.*: (rm -r [^,]+), then rerun snakemake$",
                             error).group(1)
         folders = shlex.split(command)[2:]
@@ -178,3 +186,21 @@ def test_damaged_checkpoint_advice_redoes_the_run(tmp_path):
         quiet = snakemake(repo, target, "-n", "--configfile", str(TINY))
         assert "Nothing to be done" in quiet.stdout + quiet.stderr
         shutil.rmtree(repo / target)  # the next damage is read by a fresh extract
+
+
+def test_failed_job_message_is_printed_on_the_console(tmp_path):
+    """Without a profile (no --show-failed-logs), a job that fails at run time on a damaged
+    input store wrote its one-line message into its log only; the workflow's onerror prints
+    that line on snakemake's stderr too."""
+    repo = repo_copy(tmp_path / "repo")
+    matrix = "results/verification/fig15a/matrix.zarr"
+    snakemake(repo, matrix, "--cores", "1", "--configfile", str(TINY))
+    (repo / matrix / "eigenvalues/c/0").unlink()  # its one chunk
+    failed = snakemake(repo, TARGET, "--cores", "1", "--configfile", str(TINY), check=False)
+    assert failed.returncode != 0
+    log = "results/logs/verify_spectrum/fig15a.log"
+    message = (repo / log).read_text().strip().splitlines()[-1]
+    assert message.startswith(f"crossclass spectra: error: store {matrix} is damaged: "), message
+    console = failed.stderr.splitlines()
+    assert message in console, failed.stderr
+    assert console[console.index(message) - 1] == f"Error in rule verify_spectrum (log: {log}):"

@@ -4,7 +4,8 @@ One full run (shared by the tests that need it) covers the whole DAG: Figure 15,
 learning-rate sweep and its selection, extract, spectra, MLR, Figures 5, 6, layers and mlr, and
 the report. After it nothing is left to do; a changed figure option or figure module replans
 exactly that figure; a changed estimator setting replans its spectra and their figure; one
-target on a clean tree plans only its ancestors. The copy carries its own
+target on a clean tree plans only its ancestors. A `results` folder with a space and a quote
+takes a run through every kind of rule. The copy carries its own
 package source (PYTHONPATH), so editing a module there is what the `code` params see.
 """
 
@@ -271,3 +272,52 @@ def test_code_hashes_read_the_sources_beside_the_snakefile(finished):
         assert planned(finished, own_package=False) == {"fig15": 1, "all": 1}
     finally:
         module.write_text(original)
+
+
+ODD_RESULTS = "results/it's my run"  # a space and a single quote: every argument is quoted
+ODD_RULES = ("fetch_data", "subsample", "train", "select_lr", "train_selected", "extract",
+             "spectra", "verify_matrix", "verify_spectrum", "mlr_spectrum", "mlr_study",
+             "figure", "claims", "claims_report", "plan")
+
+
+def test_results_path_with_a_space_and_a_quote(tmp_path):
+    """`results: "results/it's my run"`, one checkpoint and Figures 16, 15 and mlr: planning,
+    then a run through every kind of rule (data, the sweep, select_lr, train_selected, extract,
+    a spectrum, the figures, claims, the plan report) writes everything under that folder and
+    nothing elsewhere (no `results/it's`), after which nothing is left to do."""
+    repo = repo_copy(tmp_path / "repo")
+
+    def edit(config):
+        config.update(results=ODD_RESULTS, figures=["fig16", "fig15", "mlr"],
+                      experiments=[dict(EXPERIMENT, n_per_class=[12], epochs=[2])])
+
+    config = changed_tiny(tmp_path, edit)
+    targets = ("all", f"{ODD_RESULTS}/plan.md")
+    once = ("fetch_data", "subsample", "train", "select_lr", "train_selected", "extract",
+            "spectra", "mlr_spectrum", "mlr_study", "fig16", "fig15", "mlr", "claims_network",
+            "claims_layerwise", "claims_report", "plan", "all")
+    assert planned(repo, *targets, config=config) == {
+        **dict.fromkeys(once, 1), "verify_matrix": 2, "verify_spectrum": 2}
+    before = set(repo.rglob("*"))
+    snakemake(repo, *targets, "--cores", "2", "--configfile", str(config))
+
+    out = repo / ODD_RESULTS
+    assert list((repo / "results").iterdir()) == [out]
+    elsewhere = [p for p in set(repo.rglob("*")) - before
+                 if not (p == out or out in p.parents or p in out.parents)
+                 and not {".snakemake", "__pycache__"} & set(p.parts)]
+    assert not elsewhere, elsewhere
+    for rule_name in ODD_RULES:
+        assert list((out / "logs" / rule_name).rglob("*.log")), rule_name
+        assert list((out / "benchmarks" / rule_name).rglob("*.tsv")), rule_name
+    for name in ("fig16", "fig15", "mlr"):
+        assert (out / "figures" / f"{name}.pdf").stat().st_size > 10_000, name
+        assert (out / "figures" / f"{name}.png").is_file(), name
+    for name in ("claims.md", "table1.md", "plan.md"):
+        assert (out / name).stat().st_size, name
+    choice = json.loads((out / "train/gmm/mlp/n12/choice.json").read_text())
+    assert choice["selected"]["store"].startswith(f"{ODD_RESULTS}/train/gmm/mlp/n12/batch0/")
+    checkpoint = "gmm/mlp/n12/e2/train"
+    spectrum = read_store(out / f"spectra/{checkpoint}/e_log/E.zarr")
+    assert store_params(spectrum)["means"] == f"{ODD_RESULTS}/extract/{checkpoint}/means.zarr"
+    assert planned(repo, *targets, config=config) == {}

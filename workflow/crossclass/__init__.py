@@ -26,13 +26,13 @@ Subpackages and modules, one concept each (lower layers never import higher ones
   digests      SHA-256 manifests proving a store's files unchanged since written
   plugins, provenance, signatures, options, errors
                entry-point registries, source hashes, static option checks, KEY=VALUE
-               parsing, the one-line user error
+               parsing, the one-line user error (and reading it back from a job's log)
 Conventions across the API: models and data enter as a ModelFunction (or nn.Module) and a
 LabeledData split; randomness is an integer `seed` keyword; long work takes `progress: bool`
 (True by default; False for a single operator product or data pass, which a Lanczos run calls
 hundreds of times under its own bar); errors a caller can catch are ValueError (UserError) and
 TypeError. The planner (rules/*.smk) imports only the torch-free modules: sweep, run_layout,
-estimator, operator_names, layer_names, sizes, plugins, provenance, signatures, options.
+estimator, operator_names, layer_names, sizes, plugins, provenance, signatures, options, errors.
 """
 
 __version__ = "0.1.0"
