@@ -22,7 +22,7 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 import yaml
-from crossclass.provenance import import_closure
+from crossclass.provenance import code_hash, imported_modules
 from crossclass.stores import read_store, store_params
 
 pytestmark = pytest.mark.slow
@@ -107,7 +107,6 @@ def changed_tiny(tmp_path: Path, edit) -> Path:
 
 
 TINY_CONFIG = yaml.safe_load(TINY.read_text())
-FIG5 = REPO / "workflow" / "crossclass" / "figures" / "fig5.py"
 EXPERIMENT = TINY_CONFIG["experiments"][0]
 CHECKPOINTS = [(n, e) for n in EXPERIMENT["n_per_class"] for e in EXPERIMENT["epochs"]]
 FIGURES = TINY_CONFIG["figures"]
@@ -245,10 +244,15 @@ def test_report_holds_every_figure_with_caption_and_category(finished, tmp_path)
         assert caption in html, caption
 
 
+# Who imports whom, read off the figure modules' import lines (not from the hashing code):
+# fig5's density panel is imported by fig3, fig4, fig6, fig14, fig17, layers and layergrid;
+# fig16 imports fig3; fig7-fig13 import layergrid. fig15 and mlr import neither.
+FIG5_IMPORTERS = {"fig3", "fig4", "fig5", "fig6", "fig14", "fig16", "fig17", "layers", "fig7",
+                  "fig8", "fig9a", "fig9b", "fig10", "fig11", "fig12", "fig13"}
+
+
 @pytest.mark.parametrize(("module", "replanned"), [
-    # imported by every network figure and layers too
-    ("figures/fig5.py", {name for name in FIGURES if FIG5 in import_closure(
-        REPO / "workflow", f"crossclass.figures.{name}")}),  # every figure importing it
+    ("figures/fig5.py", FIG5_IMPORTERS),
     ("figures/plotting.py", set(FIGURES)),              # plotting code: figures only
 ])
 def test_edited_shared_module_replans_exactly_its_importers(finished, module, replanned):
@@ -259,6 +263,34 @@ def test_edited_shared_module_replans_exactly_its_importers(finished, module, re
         assert planned(finished) == {**{name: 1 for name in replanned}, "all": 1}
     finally:
         path.write_text(original)
+
+
+def test_the_importer_list_follows_the_imports(tmp_path):
+    """FIG5_IMPORTERS is a literal: it holds while the figures import what it says. An added
+    import of fig5 (here into fig15) puts a figure's hash under fig5's edits; none moves the
+    hashes of fig15 and mlr today."""
+    source = tmp_path / "workflow"
+    shutil.copytree(REPO / "workflow", source, ignore=IGNORED)
+    figures = source / "crossclass" / "figures"
+
+    def hashes() -> dict[str, str]:
+        code_hash.cache_clear()
+        imported_modules.cache_clear()  # the edited files are read again
+        return {name: code_hash(source, f"crossclass.figures.{name}") for name in FIGURES}
+
+    def edited_fig5() -> set[str]:
+        before = hashes()
+        fig5 = figures / "fig5.py"
+        original = fig5.read_text()
+        fig5.write_text(original + "\n# an edit\n")
+        after = hashes()
+        fig5.write_text(original)
+        return {name for name in FIGURES if after[name] != before[name]}
+
+    assert edited_fig5() == FIG5_IMPORTERS
+    fig15 = figures / "fig15.py"
+    fig15.write_text("import crossclass.figures.fig5  # noqa: F401\n" + fig15.read_text())
+    assert edited_fig5() == FIG5_IMPORTERS | {"fig15"}
 
 
 def test_code_hashes_read_the_sources_beside_the_snakefile(finished):
