@@ -285,6 +285,16 @@ def test_cross_rank_is_c_times_c_minus_2(num_classes):
     assert dec.cross.range_basis(scale=scale).shape[1] == num_classes * (num_classes - 2)
 
 
+@pytest.mark.parametrize("num_classes", [2, 3, 4])
+def test_a_direct_rank_call_judges_against_g(num_classes):
+    """A part's own range_basis(), no scale passed, judges its rank against ||G|| as the
+    knockouts do: C = 2 gives G_cross rank 0 (C(C-2)), not the rank of its round-off factor
+    (1 against the factor's own scale)."""
+    _, dec = decomposition_for(num_classes)
+    assert dec.cross.range_basis().shape[1] == num_classes * (num_classes - 2)
+    assert dec.class_.range_basis().shape[1] == dec.same.range_basis().shape[1] == num_classes
+
+
 def test_projection_knockouts_for_two_classes():
     """C = 2: G_cross is round-off, so its projection knockout leaves G unchanged; the other
     knockouts match their dense references."""
