@@ -252,8 +252,9 @@ def test_knockouts(prob):
 
 def test_g_same_spans_the_class_means(prob):
     """sum_{c'} w_{i,c,c'} g_{i,c,c'} = J^T (p - p) / (nC) = 0 for every example, so
-    w_c g_c = -w_{c,c} g_{c,c}: G_{c=c'} and G_class have the same range (rank C) and their
-    projection knockouts are one matrix, however small G_{c=c'} is."""
+    w_c g_c = -w_{c,c} g_{c,c}: G_{c=c'} and G_class have the same range (rank C), and their
+    projection knockouts are one matrix while both keep all C directions above the rank cut
+    (here they do; a saturated softmax breaks it: test_claims)."""
     means = prob.means
     same = means.means.diagonal(dim1=1, dim2=2) * means.weights.diagonal()  # w_cc g_cc
     assert rel(means.class_means() * means.class_weights(), -same) < TOL
