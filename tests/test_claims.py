@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from crossclass.analysis.means_store import means_dataset
 from crossclass.claims import FAILS, HOLDS, judge
 from crossclass.claims.features import (
     THRESHOLDS,
@@ -18,8 +19,16 @@ from crossclass.claims.features import (
     power_law_fit,
     signed_densities,
 )
-from crossclass.claims.network import evaluate
+from crossclass.claims.network import SAME_RANGE, evaluate
 from crossclass.claims.report import read_rows, table1, write_reports, write_rows
+from crossclass.curvature import (
+    LabeledData,
+    ModelFunction,
+    class_gradient_traces,
+    extended_gradient_means,
+    g_decomposition,
+    gauss_newton_operator,
+)
 from crossclass.linalg import estimate_spectrum
 from crossclass.linalg.algebra import DenseOperator
 from crossclass.stores import write_store
@@ -201,3 +210,53 @@ def test_fig6_dynamics_are_judged_from_the_per_class_within_traces(parts, tmp_pa
     assert all(v.verdict == want for v in separate + merge)
     assert [v.value for v in separate] == pytest.approx([trend, trend])
     assert [v.value for v in merge] == pytest.approx([-trend, -trend])
+
+
+def trained_three_class_mlp():
+    """A bias-free 4-6-3 ReLU MLP (p = 42) fitted to 3 separated clusters of 7 points (cross
+    entropy 1e-4 after 300 Adam steps, float64): its softmax saturates as the inputs grow."""
+    torch.manual_seed(0)
+    centres = 2 * torch.randn(3, 4, dtype=torch.float64)
+    y = torch.arange(3).repeat_interleave(7)
+    X = centres[y] + 0.3 * torch.randn(len(y), 4, dtype=torch.float64)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 6, bias=False), torch.nn.ReLU(),
+                                torch.nn.Linear(6, 3, bias=False)).double()
+    opt = torch.optim.Adam(model.parameters(), 0.05)
+    for _ in range(300):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(X), y).backward()
+        opt.step()
+    return ModelFunction(model), X, y
+
+
+@pytest.mark.parametrize(("scale", "same"), [(1.0, True), (3.0, False)])
+def test_same_range_of_the_class_and_same_projections(tmp_path, scale, same):
+    """Inputs x 1: G_class and G_{c=c'} keep all 3 directions above the rank cut p eps ||G||
+    and their dense projection knockouts agree to 1e-12 ||G||. Inputs x 3 saturate the
+    softmax: G_{c=c'} = Gamma diag(w_c^2 / w_cc) Gamma^T has its third eigenvalue at 1e-17
+    ||G|| (G_class's at 6e-4), ranks 3 and 2, knockouts 1.6e-3 ||G|| apart; the claim fails
+    with those ranks and Table 1 notes it."""
+    fn, X, y = trained_three_class_mlp()
+    data = LabeledData(scale * X, y, batch_size=5)
+    G = gauss_newton_operator(fn, data)
+    means = extended_gradient_means(fn, data, progress=False)
+    dec = g_decomposition(G, means)
+    norm = float(torch.linalg.eigvalsh(G.to_dense()).max())
+    apart = float(torch.linalg.matrix_norm(dec.knockout("class", "projection").to_dense()
+                                           - dec.knockout("same", "projection").to_dense(),
+                                           ord=2)) / norm
+    assert (apart < 1e-12) if same else (apart > 1e-4)
+    within = means.within_traces(class_gradient_traces(fn, data, progress=False))
+    path = tmp_path / "means.zarr"
+    write_store(means_dataset(means, dec, within, len(y)), path,
+                keys=dict(dataset="toy", net="mlp", n_per_class=7, epoch=1, split="train"),
+                params={"num_classes": 3, "p": fn.p})
+    verdicts, _ = evaluate([str(path)])
+    row = next(v for v in verdicts if v.claim == SAME_RANGE)
+    assert row.verdict == (HOLDS if same else FAILS)
+    assert row.value == (0 if same else 1)
+    assert row.metric.endswith("(3, 3)" if same else "(3, 2)")
+    write_rows("network", verdicts, [], tmp_path / "network.json")
+    write_reports([tmp_path / "network.json"], tmp_path / "claims.md", tmp_path / "table1.md")
+    note = "Note: on toy/mlp/n7/e1/train, G-project-same is not G-project-class"
+    assert (note in (tmp_path / "table1.md").read_text()) is not same

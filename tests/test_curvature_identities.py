@@ -252,8 +252,9 @@ def test_knockouts(prob):
 
 def test_g_same_spans_the_class_means(prob):
     """sum_{c'} w_{i,c,c'} g_{i,c,c'} = J^T (p - p) / (nC) = 0 for every example, so
-    w_c g_c = -w_{c,c} g_{c,c}: G_{c=c'} and G_class have the same range (rank C) and their
-    projection knockouts are one matrix, however small G_{c=c'} is."""
+    w_c g_c = -w_{c,c} g_{c,c}: G_{c=c'} and G_class have the same range (rank C), and their
+    projection knockouts are one matrix while both keep all C directions above the rank cut
+    (here they do; a saturated softmax breaks it: test_claims)."""
     means = prob.means
     same = means.means.diagonal(dim1=1, dim2=2) * means.weights.diagonal()  # w_cc g_cc
     assert rel(means.class_means() * means.class_weights(), -same) < TOL
@@ -283,6 +284,16 @@ def test_cross_rank_is_c_times_c_minus_2(num_classes):
     G, dec = decomposition_for(num_classes)
     scale = float(torch.linalg.matrix_norm(G, ord=2))
     assert dec.cross.range_basis(scale=scale).shape[1] == num_classes * (num_classes - 2)
+
+
+@pytest.mark.parametrize("num_classes", [2, 3, 4])
+def test_a_direct_rank_call_judges_against_g(num_classes):
+    """A part's own range_basis(), no scale passed, judges its rank against ||G|| as the
+    knockouts do: C = 2 gives G_cross rank 0 (C(C-2)), not the rank of its round-off factor
+    (1 against the factor's own scale)."""
+    _, dec = decomposition_for(num_classes)
+    assert dec.cross.range_basis().shape[1] == num_classes * (num_classes - 2)
+    assert dec.class_.range_basis().shape[1] == dec.same.range_basis().shape[1] == num_classes
 
 
 def test_projection_knockouts_for_two_classes():

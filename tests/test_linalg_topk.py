@@ -6,6 +6,8 @@ by value), because a Ritz value is within its residual of an eigenvalue and the 
 top k; vectors are orthonormal to 1e-10 (float64).
 """
 
+import warnings
+
 import pytest
 import torch
 from crossclass.errors import UserError
@@ -84,6 +86,38 @@ def test_multiplicity_above_the_block(mult, block):
         pairs = top_eigenpairs(DenseOperator(A), k, block=block, tol=TOL,
                                generator=torch.Generator().manual_seed(0), progress=False)
         check(A, pairs, k, "magnitude", TOL)
+
+
+def with_multiple_eigenvalue(mult: int, seed: int) -> torch.Tensor:
+    """p = 100: a bulk in [0.5, 2], then 3, 4, 5 (multiplicity mult) and 10."""
+    top = torch.tensor([10.0] + [5.0] * mult + [4.0, 3.0], dtype=F64)
+    return with_spectrum(torch.cat([bulk(100 - top.numel(), seed=seed + 1), top]), seed=seed)
+
+
+def check_without_warnings(mult: int, k: int) -> None:
+    """The top k of with_multiple_eigenvalue(mult, seed) with block 2, over three seeds: every
+    pair within tol (check), and no warning."""
+    for seed in range(3):
+        A = with_multiple_eigenvalue(mult, seed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pairs = top_eigenpairs(DenseOperator(A), k, block=2, tol=TOL, progress=False,
+                                   generator=torch.Generator().manual_seed(seed))
+        assert not caught, [str(w.message) for w in caught]
+        check(A, pairs, k, "magnitude", TOL)
+
+
+@pytest.mark.parametrize("mult", [3, 6, 8])
+def test_multiplicity_inside_the_wanted_set(mult):
+    """10, 5 (multiplicity 3, 6 or 8 with block 2), then 4: the top mult + 2. The cluster of
+    converged copies as large as the block widens it until it exceeds the multiplicity."""
+    check_without_warnings(mult, mult + 2)
+
+
+@pytest.mark.parametrize("mult", [6, 8])
+def test_multiplicity_straddling_the_kth(mult):
+    """10, then half of the copies of 5 (multiplicity 6 or 8, block 2): all wanted, not 4."""
+    check_without_warnings(mult, 1 + mult // 2)
 
 
 @pytest.mark.parametrize("k", [7, 8, 10])

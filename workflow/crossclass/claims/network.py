@@ -11,6 +11,10 @@ settings counts once, with the most deflated eigenvalues) and judges, where the 
                  mini-bulk / bulk of G; of G (hess-minus-G) / E (hess-minus-E) the outliers /
                  bulk of Hess (features.eliminates)                               (5.1, 6.1)
   G_{c=c'}       lambda_max(G_{c=c'}) / lambda_max(G_class) <= same_ratio (means store) (6.1)
+  same range     G-project-same is G-project-class: G_class and G_{c=c'} keep as many
+                 eigenvalues above the knockouts' rank cut tau = p eps lambda_max(G) (means
+                 store; lambda_max(G) the G store's top eigenvalue, else that of
+                 G_class + G_cross + G_{c=c'}) (6.1)
   E              |Tr E| / sum |lambda| <= max_asymmetry; power-law fit R^2 >= min_r2 of the
                  positive part on |lambda| in [fit_lo, fit_hi] x lambda_max(E)   (5.1, Fig. 16)
   dynamics       s = log10(mean G_cross eigenvalue / mean G_within eigenvalue), the latter
@@ -59,6 +63,7 @@ KNOCKOUTS = {
 PAPER = {("G", "outliers"): ("G_class", "6.1"), ("G", "mini-bulk"): ("G_cross", "6.1"),
          ("G", "bulk"): ("G_within", "6.1"), ("Hess", "outliers"): ("G", "5.1"),
          ("Hess", "bulk"): ("E", "5.1")}
+SAME_RANGE = "G-project-same is G-project-class (one numerical range)"
 FEATURE_TEXT = {"outliers": "C outliers", "mini-bulk": "C(C-2) mini-bulk", "bulk": "bulk"}
 METRIC = {"outliers": "lambda_C / lambda_(C+1)",
           "mini-bulk": "max gap at C(C-1), C(C-2)", "bulk": "bulk size / bulk size of "}
@@ -159,6 +164,25 @@ def _same_row(exp, means, t):
                  "lambda_max(G_{c=c'}) / lambda_max(G_class)", ratio, "<=", t["same_ratio"])
 
 
+def _range_row(exp, group):
+    """Ranks of G_class and G_{c=c'} above tau = p eps lambda_max(G), the cut of their projection
+    knockouts (range_basis): equal ranges in exact arithmetic, unequal ranks when a saturated
+    softmax puts the eigenvalues of one part below tau and the other's above
+    (docs/curvature.md)."""
+    means = group["means"]
+    p, G = store_params(means).get("p"), group["spectra"].get("G")
+    metric = "difference of the ranks of G_class and G_{c=c'} above tau = p eps lambda_max(G)"
+    if p is None:
+        return judge(SAME_RANGE, "6.1", exp, metric, None, "<=", 0)
+    norm = float(np.max(means["eig_lowrank"].values))
+    if G is not None and "top_eigenvalues" in G[0]:
+        norm = max(norm, float(G[0]["top_eigenvalues"].max()))
+    tau = p * float(np.finfo(np.float64).eps) * norm
+    ranks = [int((means[v].values > tau).sum()) for v in ("eig_class", "eig_same")]
+    return judge(SAME_RANGE, "6.1", exp, f"{metric} = {tau:.3g} ({ranks[0]}, {ranks[1]})",
+                 abs(ranks[0] - ranks[1]), "<=", 0)
+
+
 def _e_rows(exp, ds, params, t):
     rows = [judge("E is symmetric about 0", "5.1", exp, "|Tr E| / sum |lambda|",
                   asymmetry(ds), "<=", t["max_asymmetry"])]
@@ -236,7 +260,7 @@ def evaluate(paths: list[str], **thresholds: float) -> tuple[list[Verdict], list
         verdicts += rows
         eliminations += elim
         if "means" in group:
-            verdicts.append(_same_row(exp, group["means"], t))
+            verdicts += [_same_row(exp, group["means"], t), _range_row(exp, group)]
         if "E" in group["spectra"]:
             verdicts += _e_rows(exp, *group["spectra"]["E"], t)
     verdicts += _dynamics(groups, t)

@@ -5,7 +5,8 @@ A claim module's file (`write_rows`): JSON {"module": NAME, "verdicts": [Verdict
 claim and experiment: metric, value, rule, verdict, then a count of each verdict);
 `table1_markdown` makes Table 1: per (quantity, feature), the components whose knockout
 eliminates the feature in every experiment that measured it (cell "component (k/m)" when only
-k of m did; "none" when no knockout eliminated it; rows in the order first seen).
+k of m did; "none" when no knockout eliminated it; rows in the order first seen), with a note
+for every experiment where G-project-same is not G-project-class (network.SAME_RANGE fails).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import json
 import os
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 from crossclass.claims import FAILS, HOLDS, NOT_MEASURED, Elimination, Verdict
+from crossclass.claims.network import SAME_RANGE
 from crossclass.errors import UserError
 from crossclass.stores import StoreSchema
 
@@ -97,12 +100,20 @@ def table1(eliminations: list[Elimination]) -> dict[tuple[str, str], str]:
     return out
 
 
-def table1_markdown(eliminations: list[Elimination]) -> str:
-    """Table 1 as markdown, then every knockout measured with its before / after metric."""
+def table1_markdown(eliminations: list[Elimination],
+                    verdicts: Sequence[Verdict] = ()) -> str:
+    """Table 1 as markdown, its notes from `verdicts`, then every knockout measured with its
+    before / after metric."""
     lines = ["# Table 1: which component's knockout eliminates each spectral feature", "",
              "| quantity | feature | eliminated by knocking out |", "| --- | --- | --- |"]
     for (quantity, feature), cell in table1(eliminations).items():
         lines.append(f"| {quantity} | {feature} | {cell} |")
+    differ = [v for v in verdicts if v.claim == SAME_RANGE and v.verdict == FAILS]
+    if differ:
+        lines.append("")
+    lines += [f"Note: on {v.experiment}, G-project-same is not G-project-class ({v.metric}): "
+              "there G_{c=c'}'s projection knockout removes a different range than "
+              "G_class's (docs/curvature.md)." for v in differ]
     lines += ["", "## Every knockout", "",
               "| quantity | feature | knockout | experiment | before | after | eliminated |",
               "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -118,4 +129,4 @@ def write_reports(paths: list[str | os.PathLike], claims: str | os.PathLike,
     """Gather the verdict files `paths` into the claims report and Table 1 (markdown)."""
     verdicts, eliminations = read_rows(paths)
     _atomic_text(claims_markdown(verdicts), claims)
-    _atomic_text(table1_markdown(eliminations), table)
+    _atomic_text(table1_markdown(eliminations, verdicts), table)

@@ -7,13 +7,17 @@ From the cross-class means g_{c,c'} (p,), the class means g_c and the weights w_
   G_{c=c'} = sum_c w_{c,c} g_{c,c} g_{c,c}^T                         rank <= C
   G_within = G - G_class - G_cross - G_{c=c'}                        (matrix-free)
 The three low-rank parts are crossclass.linalg.LowRankOperator(U (p, r), s (r,)) = U diag(s) U^T,
-factors only. Knockouts (section 3): subtraction G - B, and projection (I - Q Q^T) G (I - Q Q^T)
-with Q an orthonormal basis of the range of a low-rank part (crossclass.linalg's
-projection_knockout); G_within is full rank in general, so it is knocked out by subtraction only.
+factors only, each carrying ||G||_est (20 Lanczos products on G, on first use, shared) as the
+scale its rank is judged against: for C = 2, G_cross = 0 and its factor is round-off.
+Knockouts (section 3): subtraction G - B, and projection (I - Q Q^T) G (I - Q Q^T) with Q an
+orthonormal basis of the range of a low-rank part (crossclass.linalg's projection_knockout);
+G_within is full rank in general, so it is knocked out by subtraction only.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -21,6 +25,7 @@ import torch
 from crossclass.curvature.means import ExtendedMeans
 from crossclass.errors import UserError
 from crossclass.linalg import LinearOperator, LowRankOperator, projection_knockout
+from crossclass.linalg.algebra import operator_scale
 
 COMPONENTS = ("class", "cross", "within", "same")
 
@@ -34,6 +39,7 @@ class GDecomposition:
     cross: LowRankOperator
     same: LowRankOperator
     within: LinearOperator
+    scale: Callable[[], float]  # ||G||_est (operator_scale), computed once on first call
 
     def component(self, name: str) -> LinearOperator:
         """One of 'class', 'cross', 'within', 'same' (G_{c=c'})."""
@@ -52,7 +58,7 @@ class GDecomposition:
         if not isinstance(B, LowRankOperator):
             raise UserError(f"projection knockout needs a low-rank component; G_{name} is "
                             "not low-rank, knock it out by subtraction")
-        return projection_knockout(self.G, B, rtol=rtol)
+        return projection_knockout(self.G, B, rtol=rtol, scale=self.scale())
 
 
 def g_decomposition(G: LinearOperator, means: ExtendedMeans) -> GDecomposition:
@@ -64,10 +70,11 @@ def g_decomposition(G: LinearOperator, means: ExtendedMeans) -> GDecomposition:
     g_c = means.class_means().to(G.dtype)  # (p, C)
     off = ~torch.eye(C, dtype=torch.bool, device=w.device)
     cross = (g - g_c[:, :, None])[:, off]  # (p, C(C-1)): g_{c,c'} - g_c, c' != c, row-major
+    scale = functools.cache(lambda: operator_scale(G))
     parts = dict(
-        class_=LowRankOperator(g_c, means.class_weights().to(G.dtype)),
-        cross=LowRankOperator(cross, w[off]),
-        same=LowRankOperator(g.diagonal(dim1=1, dim2=2), w.diagonal()),
+        class_=LowRankOperator(g_c, means.class_weights().to(G.dtype), scale=scale),
+        cross=LowRankOperator(cross, w[off], scale=scale),
+        same=LowRankOperator(g.diagonal(dim1=1, dim2=2), w.diagonal(), scale=scale),
     )
     within = G - parts["class_"] - parts["cross"] - parts["same"]
-    return GDecomposition(G=G, within=within, **parts)
+    return GDecomposition(G=G, within=within, scale=scale, **parts)

@@ -6,10 +6,13 @@ and right singular vectors of B for its NON-ZERO singular values (rank-revealing
 i.e. (I - B B^+) A (I - B^+ B). For symmetric B both projectors are I - U U^T with U spanning
 range(B), so a symmetric A stays symmetric. The rank of B is judged against the scale of the
 operator A being decomposed (max(||B||, ||A||_est)), not of B alone: a B made of round-off
-(G_cross for C = 2) has rank 0.
+(G_cross for C = 2) has rank 0. A LowRankOperator part carries that scale (`scale`), so its
+own `range_basis` decides alike.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
@@ -37,24 +40,28 @@ class DenseOperator(LinearOperator):
 
 
 class LowRankOperator(LinearOperator):
-    """U diag(s) U^T for U (p, r), s (r,): applied as U (s * (U^T X)), O(p r) memory."""
+    """U diag(s) U^T for U (p, r), s (r,): applied as U (s * (U^T X)), O(p r) memory.
+    scale: ||A||_2 of the operator A this is a part of (e.g. G for G_cross), or a function
+    returning it (called at each rank decision; cache it), against which `range_basis` judges
+    the rank; 0 for an operator that is not a part of another."""
 
-    def __init__(self, U: torch.Tensor, s: torch.Tensor | None = None):
+    def __init__(self, U: torch.Tensor, s: torch.Tensor | None = None, *,
+                 scale: float | Callable[[], float] = 0.0):
         if U.ndim != 2:
             raise UserError(f"a low-rank factor must be (p, r), got shape {tuple(U.shape)}")
         s = torch.ones(U.shape[1], dtype=U.dtype, device=U.device) if s is None else s
         if s.shape != (U.shape[1],):
             raise UserError(f"low-rank factor {tuple(U.shape)} needs s of shape "
                             f"({U.shape[1]},), got {tuple(s.shape)}")
-        self.U, self.s = U, s.to(U)
+        self.U, self.s, self.scale = U, s.to(U), scale
         super().__init__((U.shape[0], U.shape[0]), lambda X: U @ (self.s[:, None] * (U.T @ X)),
                          dtype=U.dtype, device=U.device)
 
     def range_basis(self, rtol: float | None = None, scale: float = 0.0) -> torch.Tensor:
         """Orthonormal basis (p, rank) of range(U diag(s) U^T), rank revealed by the
         eigenvalues of the r x r core R diag(s) R^T (U = Q R), relative to
-        max(scale, max|s| ||U||_2^2): pass the norm of the operator this part was taken from
-        as `scale`, so that a part made of round-off has rank 0 (the factor's own scale alone
+        max(scale, self.scale, max|s| ||U||_2^2): for a part of a larger operator its norm,
+        not the part's own, so that a part made of round-off has rank 0 (its own scale alone
         lets cancelling terms count only against themselves). The rank decision runs in
         float64 whatever the factor's dtype: float32's p * eps would exceed 1 at millions of
         parameters and drop every direction."""
@@ -62,7 +69,8 @@ class LowRankOperator(LinearOperator):
         Q, R = torch.linalg.qr(U)
         lam, Z = torch.linalg.eigh(R @ (s[:, None] * R.T))
         own = float(s.abs().max()) * float(torch.linalg.matrix_norm(R, ord=2)) ** 2
-        scale = max(own, float(scale))
+        whole = self.scale() if callable(self.scale) else self.scale
+        scale = max(own, float(whole), float(scale))
         return (Q @ Z[:, _nonzero(lam.abs(), rtol, U.shape, scale)]).to(self.U.dtype)
 
 

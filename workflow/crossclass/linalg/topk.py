@@ -10,9 +10,16 @@ vectors x = V z are exact, at no extra product. After every block the k wanted R
     ||A x_i - theta_i x_i|| <= tol * ||A||_est,   ||A||_est = max |theta| (all Ritz values),
 which bounds each eigenvalue error by the residual (and by residual^2 / gap once separated).
 Once they hold, the next block also gets b random vectors, and the pairs are accepted when the
-test holds again with the k wanted values moved by at most tol ||A||_est: a Krylov space that
-never saw an eigenvalue (it became invariant, or a multiplicity exceeds b, e.g. the zeros of a
-rank-deficient A) is caught so, at the cost of one wider block.
+test holds again with the k wanted values moved by at most tol ||A||_est (catches the zeros of
+a rank-deficient A after the Krylov space became invariant, at the cost of one wider block).
+Multiplicities: a block of b vectors sees at most b copies of an eigenvalue (more only through
+round-off). So when c >= (vectors in the last block) converged wanted Ritz values lie within
+tol ||A||_est of each other and rank above the k-th by more than that, the eigenvalue may have
+more copies, which would displace a wanted value: the next block gets c + b - (its width)
+random vectors (the basis grows to keep as many blocks per restart), the widening repeats
+while c keeps up with the block, and the pairs are accepted only after as many further
+products as the first widening came after (the copies the random vectors bring converge at
+about the rate the first ones did).
 When V reaches `basis` vectors it is compressed to the best `keep` Ritz vectors (V <- V Z,
 AV <- AV Z, no products) plus the pending next block (thick restart: every residual of the
 kept Ritz vectors lies in the span of that block, so the Krylov structure is kept).
@@ -20,11 +27,11 @@ The round-off floor of the operator (a float32 network Hessian: about 1e-4 ||A||
 for free: A is symmetric, so the largest |v_i^T A v_j - v_j^T A v_i| over the basis is its
 products' round-off, and residuals within 4 times it count as converged (with a warning when
 that is above tol), instead of restarting in vain. If the largest wanted residual still stalls
-above tol, below 1e-3 ||A|| (falls less than 0.7-fold over 3 restarts), the best pairs are
-returned with a warning.
-A block resolves multiplicities up to b by itself (higher ones through round-off and the
-acceptance check); a rank-deficient block (an invariant subspace, e.g. k close to the rank of
-A) is completed with random orthogonal vectors.
+above tol, below 1e-3 ||A|| and within 10 times that round-off (falls less than 0.7-fold over
+3 restarts), the best pairs are returned with a warning; a stall the round-off does not
+explain iterates on (up to max_blocks).
+A rank-deficient block (an invariant subspace, e.g. k close to the rank of A) is completed
+with random orthogonal vectors.
 Memory O(2 p basis); torch-native (CPU or CUDA, the operator's dtype for the basis, float64
 for the small matrices).
 """
@@ -45,6 +52,7 @@ WHICH = ("magnitude", "algebraic")
 STALL = 3  # restarts without a 0.7-fold drop of the largest residual end the iteration,
 STALL_BELOW = 1e-3  # once it is below this (relative to ||A||): a round-off floor
 FLOOR_FACTOR = 4  # residuals within this many times the asymmetry of V^T A V are accepted
+ROUNDOFF_EXPLAINS = 10  # a stall within this many times that asymmetry is put down to it
 
 
 def _orthonormal_rows(W: torch.Tensor, V: torch.Tensor, scale: float, tol: float,
@@ -68,6 +76,28 @@ def _orthonormal_rows(W: torch.Tensor, V: torch.Tensor, scale: float, tol: float
     return Q.T
 
 
+def _cluster(theta: torch.Tensor, residuals: torch.Tensor, which: str, limit: float) -> int:
+    """Size of the largest group of converged wanted Ritz values (residual <= limit, each
+    within limit of the next by value) ranking above the k-th by more than limit: copies of
+    its eigenvalue that the Krylov space missed would displace a wanted value.
+    theta (>= k,) in selection order; residuals (k,) of its first k."""
+    k = residuals.numel()
+    key = theta[:k].abs() if which == "magnitude" else theta[:k]
+    values = torch.sort(theta[:k][(residuals <= limit) & (key > key[-1] + limit)]).values
+    if values.numel() == 0:
+        return 0
+    ends = torch.nonzero(values.diff() > limit).flatten()
+    bounds = torch.cat([ends.new_tensor([-1]), ends, ends.new_tensor([values.numel() - 1])])
+    return int(bounds.diff().max())
+
+
+def _padded(M: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """M zero-padded at the end of each axis to shape."""
+    out = M.new_zeros(shape)
+    out[tuple(slice(n) for n in M.shape)] = M
+    return out
+
+
 def _select(theta: torch.Tensor, which: str) -> torch.Tensor:
     """Indices of theta sorted by the selection order (largest |theta| or largest theta)."""
     return torch.argsort(theta.abs() if which == "magnitude" else theta, descending=True)
@@ -87,17 +117,18 @@ def top_eigenpairs(
 ) -> Eigenpairs:
     """The k eigenpairs of a symmetric operator largest in magnitude ("magnitude") or value
     ("algebraic"), each with ||A v - lambda v|| <= tol * ||A||_est.
-    If the largest residual, once below 1e-3 ||A||, falls less than 0.7-fold over 3 restarts
-    (a round-off floor above tol, e.g. a float32 operator), the iteration stops with a warning.
+    If the largest residual, once below 1e-3 ||A|| and within 10 times the measured round-off
+    of the products, falls less than 0.7-fold over 3 restarts (a round-off floor above tol,
+    e.g. a float32 operator), the iteration stops with a warning.
 
     block: b, vectors per product (default min(k, clamp(k // 8, 4, 16)): 4 for k <= 39,
     which was fastest for the top 10 of the CPU MLP Hessian, benchmarks/results/peers.md;
     more for large k, where a wider block costs little more per product, especially on a
-    GPU); a block narrower than an eigenvalue's multiplicity finds the missing copies only
-    through round-off, so pass block >= the largest multiplicity expected among the top k
-    (clusters of distinct eigenvalues are fine). basis: vectors kept before a restart
-    (default max(4b, 2k + 2b), at most p); max_blocks: the most block products (a warning
-    is given, and the best pairs returned, if tol is not met by then).
+    GPU); a converged cluster of c >= block wanted Ritz values above the k-th (maybe a
+    multiplicity above the block) widens the block to c + b and the basis with it.
+    basis: vectors kept before a restart (default max(4b, 2k + 2b), at most p); max_blocks:
+    the most block products (a warning is given, and the best pairs returned, if tol is not
+    met by then).
     """
     if not op.symmetric:
         raise UserError("top_eigenpairs needs a symmetric operator")
@@ -115,6 +146,7 @@ def top_eigenpairs(
     if max_blocks * b < k:
         raise UserError(f"max_blocks = {max_blocks} blocks of {b} cannot hold k = {k} vectors")
     keep = min(k + max(b // 2, 1), m - b)
+    cycle = (m - keep) // b  # blocks between restarts
     breakdown = default_breakdown_tol(op)
     like = dict(dtype=op.dtype, device=op.device)
     V = torch.empty(m, p, **like)           # basis vectors as rows, and their images A v
@@ -123,6 +155,7 @@ def top_eigenpairs(
     start = torch.randn(b, p, generator=generator, dtype=torch.float64).to(**like)
     Q = _orthonormal_rows(start, V[:0], 1.0, breakdown, generator)
     j, anorm, history, checked, asym, floor = 0, 0.0, [], None, 0.0, 0.0
+    widened, wait = 0, 0  # the product of the last widening; products to wait after one
     bar = tqdm(total=max_blocks, desc="top eigenpairs", disable=not progress, leave=False)
     for products in range(1, max_blocks + 1):
         j0, j = j, j + Q.shape[0]
@@ -136,38 +169,58 @@ def top_eigenpairs(
         order = _select(theta, which)
         theta, Z = theta[order], Z[:, order]
         anorm = max(anorm, float(theta.abs().max()))
+        extra = 0  # random vectors joining the next block
         if j >= k:
             Zk = Z[:, :k].T.to(op.dtype)
             vectors = Zk @ V[:j]                                   # Ritz vectors (k, p)
             residuals = torch.linalg.vector_norm(
                 Zk @ AV[:j] - vectors * theta[:k, None].to(op.dtype), dim=1).double()
             floor = FLOOR_FACTOR * asym / anorm
-            converged = bool((residuals <= max(tol, floor) * anorm).all())
+            limit = max(tol, floor) * anorm
+            converged = bool((residuals <= limit).all())
             if j == p or (converged and checked is not None
                           and float((theta[:k] - checked).abs().max()) <= tol * anorm):
                 break
-            checked = theta[:k].clone() if converged else None
+            cluster = _cluster(theta, residuals, which, limit)
+            if cluster >= j - j0:  # maybe a multiplicity above the block: widen it
+                extra = cluster + b - (j - j0)
+                widened, wait, history = products, wait or products, []
+            # after a widening, the copies the new vectors bring need about as many
+            # products to converge as the first ones did
+            checked = (theta[:k].clone() if converged and products >= widened + wait
+                       else None)
         if products == max_blocks:
             warnings.warn(f"top_eigenpairs: {max_blocks} block products did not reach "
                           f"tol = {tol:g} (largest relative residual "
                           f"{float(residuals.max()) / anorm:.2e})", stacklevel=2)
             break
         W = AV[j0:j]
-        if checked is not None:  # converged once: test it with random vectors added
+        if extra:
+            width = min(W.shape[0] + extra, p - j)
+            m_new = min(p, max(m, keep + cycle * width))
+            if m_new > m:
+                V, AV = _padded(V, (m_new, p)), _padded(AV, (m_new, p))
+                T, m = _padded(T, (m_new, m_new)), m_new
+            extra = min(extra, m - keep - W.shape[0])
+        elif checked is not None:  # converged once: test it with random vectors added
             extra = min(b, m - keep - W.shape[0])
             if extra < 1:
                 break
+        if extra > 0:
             W = torch.cat([W, torch.randn(extra, p, generator=generator,
                                           dtype=torch.float64).to(W)])
         Q = _orthonormal_rows(W, V[:j], anorm, breakdown, generator)
         Q = Q[:min(Q.shape[0], p - j)]
         if j + Q.shape[0] > m:  # thick restart onto the best `keep` Ritz vectors
-            history.append(float(residuals.max()) / anorm)
+            history = [] if converged else history + [float(residuals.max()) / anorm]
             if (len(history) > STALL and history[-1] < STALL_BELOW
-                    and history[-1] > 0.7 * history[-1 - STALL]):
+                    and history[-1] > 0.7 * history[-1 - STALL]
+                    and history[-1] <= ROUNDOFF_EXPLAINS * asym / anorm):
                 warnings.warn(f"top_eigenpairs: stalled at a relative residual of "
-                              f"{history[-1]:.2e} above tol = {tol:g} (the operator's "
-                              f"round-off?); returning the best pairs", stacklevel=2)
+                              f"{history[-1]:.2e} above tol = {tol:g}, within "
+                              f"{ROUNDOFF_EXPLAINS} times the operator's round-off (u^T A v - "
+                              f"v^T A u up to {asym / anorm:.1e} ||A||); returning the best "
+                              f"pairs", stacklevel=2)
                 break
             Zr = Z[:, :keep].T.to(op.dtype)
             V[:keep], AV[:keep] = Zr @ V[:j], Zr @ AV[:j]
@@ -175,7 +228,7 @@ def top_eigenpairs(
             T[:keep, :keep] = torch.diag(theta[:keep])
             j = keep
     bar.close()
-    if floor > tol and converged:
+    if converged and float(residuals.max()) > tol * anorm:
         warnings.warn(f"top_eigenpairs: the operator's round-off (u^T A v - v^T A u up to "
                       f"{asym / anorm:.1e} ||A||) is above tol = {tol:g}; pairs accepted at "
                       f"residuals <= {floor:.1e} ||A||", stacklevel=2)
