@@ -45,7 +45,7 @@ CHECKPOINT = RESULTS / "extract/gmm/mlp/n6/e2/train"
 
 # store -> (a variable inside it, an output whose job reads the store)
 STORES = {
-    "subset": ("data/gmm/n6/subset.zarr", "y_train", f"{CHECKPOINT}/summary.zarr"),
+    "subset": ("data/gmm/n6/subset.zarr", "train_label", f"{CHECKPOINT}/summary.zarr"),
     "sweep metrics": ("train/gmm/mlp/n6/batch0/lr0/metrics.zarr", "test_error",
                       "train/gmm/mlp/n6/choice.json"),
     "means": ("extract/gmm/mlp/n6/e2/train/means.zarr", "means", "figures/fig5.pdf"),

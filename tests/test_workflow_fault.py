@@ -99,9 +99,9 @@ def assert_same_checkpoint(a: Path, b: Path) -> None:
 
 
 def test_killed_train_job_resumes_under_snakemake(tmp_path):
-    """SIGKILL snakemake and its train job once the resume checkpoint exists; the rerun (which
-    deletes the incomplete batch folder, not the one it trains in) resumes from it and ends
-    bitwise equal to a clean run."""
+    """SIGKILL snakemake and its train job once its resume checkpoint is 3 epochs in (read from
+    the checkpoint, not guessed from a delay); the rerun (which deletes the incomplete batch
+    folder, not the one it trains in) resumes from it and ends bitwise equal to a clean run."""
     epochs = 400
     config = long_training(tmp_path, epochs)
     batch = "results/train/gmm/mlp/n12/batch0"
@@ -116,10 +116,15 @@ def test_killed_train_job_resumes_under_snakemake(tmp_path):
     def resume_state():
         return next(repo.glob(f"{batch}.partial-*/lr0.resume/last.pt"), None)
 
-    while resume_state() is None and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
+    def resumed_epoch() -> int:
+        """The epoch of the resume checkpoint (0 before it exists); it is replaced atomically,
+        so a read never sees half of it."""
+        state = resume_state()
+        return 0 if state is None else load_checkpoint(state)["epoch"]
+
+    while resumed_epoch() < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # wait for the job to be a few epochs in, by its own checkpoint
     resume = resume_state()
-    time.sleep(0.5)  # a few epochs further
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     killed_at = load_checkpoint(resume)["epoch"]
