@@ -41,7 +41,7 @@ from test_workflow_runs import repo_copy  # noqa: E402
 CONFIG = "tests/configs/tiny.yaml"
 RESULTS = Path("results")
 RUN = RESULTS / "train/gmm/mlp/n6"
-CHECKPOINT = RESULTS / "extract/gmm/mlp/n6/e2/train"
+CHECKPOINT = "extract/gmm/mlp/n6/e2/train"  # the analysed checkpoint's stores, under RESULTS
 
 # store -> (a variable inside it, an output whose job reads the store)
 STORES = {
@@ -133,6 +133,7 @@ def trial(repo: Path, pristine: dict, target: Path, how: str, consumer: Path) ->
     console = failed.stderr.splitlines()
     errors = [line for line in console if ERROR.match(line)]
     if not errors:
+        row["line"] = f"(exit {failed.returncode}) " + (console[-1] if console else "")
         return row
     row["line"] = errors[0]
     logs = re.findall(r"^Error in rule \S+ \(log: (.+)\):$", failed.stderr, re.M)
@@ -211,7 +212,7 @@ def main() -> None:
     faults = [(name, how, RESULTS / store, variable, RESULTS / consumer)
               for name, (store, variable, consumer) in STORES.items() for how in STORE_DAMAGES]
     faults += [("checkpoint (hard-linked)", how, RUN / "selected/checkpoints/epoch_0002.pt", None,
-                CHECKPOINT / "means.zarr") for how in CHECKPOINT_DAMAGES]
+                RESULTS / CHECKPOINT / "means.zarr") for how in CHECKPOINT_DAMAGES]
     for name, how, store, variable, consumer in faults:
         restore(repo, clean)
         path = repo / store

@@ -60,8 +60,12 @@ def test_linear_layers_stream_to_the_capture_path(C, n, batch_size, layer):
                         probes=8, progress=False)[layer]
     streamed = stream_layer(net, data, layer, eta=ETA, probes=8, progress=False)
     assert_same(streamed, reference)
-    if layer == "4":                                    # the logits layer: self-duality known
-        assert np.isfinite(float(streamed.collapse.self_duality))
+    if layer == "4":                  # the logits layer: self-duality, computed here directly
+        h = net[:4](data.X)           # the classifier's input, every example
+        mu = torch.stack([h[data.y == c].mean(dim=0) for c in range(C)])
+        M, W = mu - mu.mean(dim=0), net[4].weight
+        duality = ((W / W.norm() - M / M.norm()) ** 2).sum()
+        assert float(streamed.collapse.self_duality) == pytest.approx(float(duality), rel=1e-10)
 
 
 @pytest.mark.parametrize("C, n, batch_size", [(3, 4, 5), (2, 1, 1)])
