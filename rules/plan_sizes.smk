@@ -65,27 +65,29 @@ def storage_rows():
         size = experiment_size(exp["dataset"], exp["net"])
         if size is None:
             continue
-        data, p, _ = size
-        C, shape = data.classes, sizes.net_input_shape(exp["net"], data.in_shape)
-        dims = sizes.layer_dims(
-            exp["net"],
-            shape,
-            data.classes,
-            config["nets"].get(exp["net"]),
-            conv=analysis["conv_layers"],
-        )
-        run = (len(exp["epochs"]) + 2) * sizes.checkpoint_bytes(p)  # + last.pt, momentum
+        _, p, _ = size
+        # the kept epochs (the last one always) and last.pt
+        files = len({*exp["epochs"], train_epochs(exp["dataset"], exp["net"])}) + 1
+        run = files * sizes.checkpoint_bytes(p)
         rates = len(learning_rates(exp["net"]))
         for n in exp["n_per_class"]:
             add("selected run (checkpoints)", exp, 1, run)
             add("sweep runs", exp, rates, run if training["sweep_checkpoints"] else 0)
-            for epoch in exp["epochs"]:
-                for split in analysis["splits"]:
-                    at = dict(dataset=exp["dataset"], net=exp["net"], n=n, epoch=epoch)
-                    at["split"] = split
-                    matrices = keeps_layer_matrices(LAYERS.format(**at))
-                    add("means", exp, 1, sizes.means_store_bytes(p, C, analysis["store_means"]))
-                    add("layers", exp, 1, sizes.layers_store_bytes(dims, C, matrices))
+    for checkpoint in sorted(planned_checkpoints()):  # analysed, and read by figures or claims
+        dataset, net, n, epoch, split = checkpoint.split("/")
+        size = experiment_size(dataset, net)
+        if size is None:
+            continue
+        data, p, _ = size
+        C, exp = data.classes, experiment(dataset, net)
+        shape = sizes.net_input_shape(net, data.in_shape)
+        dims = sizes.layer_dims(
+            net, shape, C, config["nets"].get(net), conv=analysis["conv_layers"]
+        )
+        at = dict(dataset=dataset, net=net, n=n[1:], epoch=epoch[1:], split=split)
+        matrices = keeps_layer_matrices(LAYERS.format(**at))
+        add("means", exp, 1, sizes.means_store_bytes(p, C, analysis["store_means"]))
+        add("layers", exp, 1, sizes.layers_store_bytes(dims, C, matrices))
     for (settings, ops), checkpoints in requested_spectra().items():
         spec = spectrum_settings(settings)
         for checkpoint in checkpoints:

@@ -23,7 +23,7 @@ import xarray as xr
 import yaml
 from crossclass.stores import read_store
 from crossclass.training import load_checkpoint
-from test_workflow_runs import TINY, repo_copy, snakemake
+from test_workflow_runs import TINY, job_resources, repo_copy, snakemake
 
 pytestmark = pytest.mark.slow
 TARGET = "results/verification/fig15a/spectrum.zarr"
@@ -170,8 +170,16 @@ def test_damaged_checkpoint_advice_redoes_the_run(tmp_path):
                 fh.truncate(size // 2)
         else:
             checkpoint.unlink()
-        failed = snakemake(repo, target, "--cores", "1", "--configfile", str(TINY), check=False)
+        retry = ["--restart-times", "1"] if damage == "delete" else []
+        failed = snakemake(repo, target, "--cores", "1", "--configfile", str(TINY), *retry,
+                           check=False)
         assert failed.returncode != 0
+        if retry:  # the retry asks for twice the memory and runtime of the first attempt
+            tries = [f for rule, f in job_resources(failed.stdout + failed.stderr)
+                     if rule == "extract"]
+            assert len(tries) == 2, failed.stderr
+            for name in ("resources.mem_mb", "resources.runtime"):
+                assert int(tries[1][name]) == 2 * int(tries[0][name]), (name, tries)
         log = (repo / "results/logs/extract/gmm/mlp/n6/e2/train.log").read_text().strip()
         error = log.splitlines()[-1]
         assert error.startswith(f"crossclass extract: error: checkpoint {run}/"), log

@@ -171,6 +171,74 @@ def test_complete_run_has_nothing_to_do(finished):
     assert planned(finished) == {}
 
 
+JOB_BLOCK = re.compile(r"^\s*(?:local)?rule (\w+):\n((?:\s+\w+: .*\n)+)", re.M)
+
+
+def job_resources(text: str) -> list[tuple[str, dict[str, str]]]:
+    """(rule, {field: value}) of every job block Snakemake printed (its benchmark, resources
+    parsed into `resources.NAME` fields)."""
+    jobs = []
+    for rule, body in JOB_BLOCK.findall(text):
+        fields = dict(line.strip().split(": ", 1) for line in body.splitlines())
+        for item in fields.pop("resources", "").split(", "):
+            if "=" in item:
+                name, value = item.split("=", 1)
+                fields[f"resources.{name}"] = value
+        jobs.append((rule, fields))
+    return jobs
+
+
+def test_resource_requests_cover_the_measured_jobs(finished):
+    """Every job that states memory and runtime asked, at its first attempt, for at least what
+    its benchmark file measured in the full run: peak RSS <= mem_mb, wall seconds <=
+    60 x runtime (the tolerance: an upper bound, never below the measurement)."""
+    text = snakemake(finished, "-n", "--forceall", "--configfile", str(TINY)).stdout
+    checked = set()
+    for rule, fields in job_resources(text):
+        if "resources.mem_mb" not in fields or "benchmark" not in fields:
+            continue
+        bench = (finished / fields["benchmark"]).read_text().splitlines()
+        measured = dict(zip(bench[0].split("\t"), bench[1].split("\t"), strict=True))
+        rss, seconds = float(measured["max_rss"]), float(measured["s"])
+        assert rss <= float(fields["resources.mem_mb"]), (rule, rss, fields)
+        assert seconds <= 60 * float(fields["resources.runtime"]), (rule, seconds, fields)
+        checked.add(re.sub(r"^spectra_.*", "spectra", rule))
+    assert checked >= {"train", "train_selected", "extract", "spectra"}, checked
+
+
+def test_planned_store_sizes_match_the_run(finished):
+    """`snakemake plan` against the stores the full run wrote, for every store kind it plans:
+    the same number of stores; zarr stores' payload planned as raw float64, at least the
+    zstd-compressed chunk bytes on disk and at most 2.5 times them (their metadata, about
+    750 bytes per array, is not planned); run folders' checkpoint files within 10%."""
+    snakemake(finished, "plan", "--cores", "1", "--configfile", str(TINY))
+    report = (finished / "results" / "plan.md").read_text()
+    units = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+    planned = {store: (int(count), float(value) * units[unit]) for store, count, value, unit in
+               re.findall(r"^\| ([a-z ()]+) \| gmm \| mlp \| (\d+) \| ([0-9.]+) (\w+) \|$",
+                          report, re.M)}
+    results = finished / "results"
+    found = {
+        "layers": list(results.glob("extract/gmm/mlp/*/*/*/layers.zarr")),
+        "means": list(results.glob("extract/gmm/mlp/*/*/*/means.zarr")),
+        "spectra": list(results.glob("spectra/gmm/mlp/*/*/*/*/*.zarr")),
+        "selected run (checkpoints)": list(results.glob("train/gmm/mlp/*/selected")),
+        "sweep runs": list(results.glob("train/gmm/mlp/*/batch*/lr*")),
+    }
+    assert set(planned) == set(found), planned
+    for store, paths in found.items():
+        count, planned_bytes = planned[store]
+        assert count == len(paths), (store, count, len(paths))
+        files = [(f, f.relative_to(path).parts) for path in paths for f in path.rglob("*")
+                 if f.is_file()]
+        if store.endswith("runs") or store.startswith("selected"):
+            actual = sum(f.stat().st_size for f, _ in files if f.suffix == ".pt")
+            assert abs(planned_bytes - actual) <= 0.1 * actual, (store, planned_bytes, actual)
+        else:  # chunk files: <store>/<variable>/c/...
+            actual = sum(f.stat().st_size for f, parts in files if parts[1:2] == ("c",))
+            assert actual <= planned_bytes <= 2.5 * actual, (store, planned_bytes, actual)
+
+
 def test_changed_figure_option_replans_only_that_figure(finished, tmp_path):
     changed = changed_tiny(tmp_path, lambda c: c["figure_options"].update(fig5={"columns": 2}))
     assert planned(finished, config=changed) == {"fig5": 1, "all": 1}
