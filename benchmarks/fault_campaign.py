@@ -3,8 +3,9 @@
 A copy of the repository runs tests/configs/tiny.yaml to the end; then, one fault at a time, a
 store or checkpoint is damaged (a chunk deleted, truncated, overwritten or changed by one byte,
 a metadata file garbled, the digest manifest deleted; a checkpoint overwritten in place,
-truncated, changed by one byte or deleted), a job that reads it is made to run (its output
-deleted), and `snakemake --cores 2` is run as a user would. Each fault is counted as
+truncated, changed by one byte or deleted), the jobs that read it are made to run (the store
+marked newer than their outputs; for a checkpoint, one reader's output deleted), and
+`snakemake --cores 2` is run as a user would. Each fault is counted as
 
 - stopped in one line: the run fails, the failed job's log ends in one `crossclass ...: error:`
   line without a traceback, and that line is on snakemake's console;
@@ -43,19 +44,17 @@ RESULTS = Path("results")
 RUN = RESULTS / "train/gmm/mlp/n6"
 CHECKPOINT = "extract/gmm/mlp/n6/e2/train"  # the analysed checkpoint's stores, under RESULTS
 
-# store -> (a variable inside it, an output whose job reads the store)
+# store -> a variable inside it (None: its largest array)
 STORES = {
-    "subset": ("data/gmm/n6/subset.zarr", "train_label", f"{CHECKPOINT}/summary.zarr"),
-    "sweep metrics": ("train/gmm/mlp/n6/batch0/lr0/metrics.zarr", "test_error",
-                      "train/gmm/mlp/n6/choice.json"),
-    "means": ("extract/gmm/mlp/n6/e2/train/means.zarr", "means", "figures/fig5.pdf"),
-    "layers": ("extract/gmm/mlp/n6/e2/train/layers.zarr", None, "figures/layers.pdf"),
-    "summary": ("extract/gmm/mlp/n6/e2/train/summary.zarr", "loss", "figures/fig5.pdf"),
-    "verification matrix": ("verification/fig15a/matrix.zarr", "eigenvalues",
-                            "verification/fig15a/spectrum.zarr"),
-    "verification spectrum": ("verification/fig15a/spectrum.zarr", "density",
-                              "figures/fig15.pdf"),
-    "mlr": ("mlr/study.zarr", None, "figures/mlr.pdf"),
+    "subset": ("data/gmm/n6/subset.zarr", "train_label"),
+    "sweep metrics": ("train/gmm/mlp/n6/batch0/lr0/metrics.zarr", "test_error"),
+    "means": ("extract/gmm/mlp/n6/e2/train/means.zarr", None),
+    "layers": ("extract/gmm/mlp/n6/e2/train/layers.zarr", None),
+    "summary": ("extract/gmm/mlp/n6/e2/train/summary.zarr", "loss"),
+    "spectrum": ("spectra/gmm/mlp/n6/e2/train/deflated/G.zarr", "density"),
+    "verification matrix": ("verification/fig15a/matrix.zarr", "eigenvalues"),
+    "verification spectrum": ("verification/fig15a/spectrum.zarr", "density"),
+    "mlr": ("mlr/study.zarr", None),
 }
 STORE_DAMAGES = ("delete a chunk", "truncate a chunk", "overwrite a chunk", "flip one byte",
                  "garble zarr.json", "delete DIGESTS.sha256")
@@ -82,11 +81,12 @@ def snapshot(repo: Path) -> dict[str, str]:
 
 
 def chunk_of(store: Path, variable: str | None) -> Path:
-    """A chunk file of `variable` (the largest array's when None)."""
+    """A chunk file of `variable` (the largest array's when None; a scalar's chunk is `c`)."""
     if variable is None:
-        arrays = [p for p in store.iterdir() if (p / "c").is_dir()]
+        arrays = [p for p in store.iterdir() if (p / "c").exists()]
         variable = max(arrays, key=lambda a: sum(f.stat().st_size for f in a.rglob("*"))).name
-    return min(p for p in (store / variable / "c").rglob("*") if p.is_file())
+    chunks = store / variable / "c"
+    return chunks if chunks.is_file() else min(p for p in chunks.rglob("*") if p.is_file())
 
 
 def damage_file(path: Path, how: str) -> None:
@@ -119,14 +119,16 @@ def advice_command(line: str) -> list[str] | None:
     return None
 
 
-def trial(repo: Path, pristine: dict, target: Path, how: str, consumer: Path) -> dict:
-    """Damage `target` by `how`, delete `consumer`, run, follow the advice, run again."""
+def trial(repo: Path, pristine: dict, target: Path, how: str, store: Path,
+          consumer: Path | None) -> dict:
+    """Damage `target` (a file of `store`) by `how`; make its readers run: `consumer` (an
+    output) deleted, else the store marked newer than every output that reads it; run, follow
+    the advice, run again."""
     damage_file(target, how)
-    consumer = repo / consumer
-    if consumer.is_dir():
-        shutil.rmtree(consumer)
+    if consumer is not None:
+        shutil.rmtree(repo / consumer)
     else:
-        consumer.unlink(missing_ok=True)
+        (repo / store / ".snakemake_timestamp").touch()
     failed = snakemake(repo)
     row = {"failed": failed.returncode != 0, "line": "", "one_line": False, "identical": False,
            "not_rebuilt": []}
@@ -209,8 +211,8 @@ def main() -> None:
     pristine = snapshot(clean)
     repo = repo_copy(work / "repo")
     rows = []
-    faults = [(name, how, RESULTS / store, variable, RESULTS / consumer)
-              for name, (store, variable, consumer) in STORES.items() for how in STORE_DAMAGES]
+    faults = [(name, how, RESULTS / store, variable, None)
+              for name, (store, variable) in STORES.items() for how in STORE_DAMAGES]
     faults += [("checkpoint (hard-linked)", how, RUN / "selected/checkpoints/epoch_0002.pt", None,
                 RESULTS / CHECKPOINT / "means.zarr") for how in CHECKPOINT_DAMAGES]
     for name, how, store, variable, consumer in faults:
@@ -224,7 +226,7 @@ def main() -> None:
             target = path / "DIGESTS.sha256"
         else:
             target = chunk_of(path, variable)
-        row = trial(repo, pristine, target, how, consumer)
+        row = trial(repo, pristine, target, how, store, consumer)
         rows.append((name, how, row))
         print(f"{name:24} {how:22} one line: {row['one_line']!s:5} identical: "
               f"{row['identical']!s:5} {row['line'][:90]}", flush=True)
