@@ -69,6 +69,19 @@ rule all:
     default_target: True
 
 
+onstart:
+    if workflow.executor_plugin is not None and workflow.executor_plugin.name == "slurm":
+        missing = slurm_settings_missing(
+            workflow.dag.needrun_jobs(),
+            getattr(workflow.executor_settings, "no_account", False),
+        )
+        if missing:
+            sys.exit(
+                f"crossclass: set {missing} under default-resources in your SLURM profile "
+                "(config/profiles/slurm/config.yaml) before submitting"
+            )
+
+
 onerror:
     failed = getattr(getattr(workflow, "scheduler", None), "failed", ())  # Snakemake's record
     for rule_name, log_file, line in job_errors(failed):

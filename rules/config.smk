@@ -2,6 +2,7 @@
 cannot express, each failing while planning with one `crossclass config error` line. Nothing
 here imports torch."""
 
+import collections
 import functools
 import hashlib
 import json

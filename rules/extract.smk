@@ -7,9 +7,10 @@ analysis.store_means is false)."""
 rule extract:
     """means.zarr, layers.zarr, summary.zarr of one checkpoint on one split."""
     group:
-        "checkpoint"
+        ANALYSIS_GROUP
     resources:
         gpu=ANALYSIS_GPUS,
+        analysis_slot=1,
         mem_mb=analysis_memory,
         runtime=analysis_runtime((), None),
     input:

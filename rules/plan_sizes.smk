@@ -30,20 +30,22 @@ def planned_checkpoints():
 def submission_rows():
     """[{step, jobs, submissions}] of the steps that reach the scheduler: each training batch
     and selected-rate retraining alone; the extract and spectra jobs of one checkpoint and split
-    form one connected component of group `checkpoint`, K of them per submission."""
+    form one connected component of their (dataset, net) group ANALYSIS_GROUP, K of them per
+    submission, so a submission never mixes cost classes."""
     training = config["training"]
     pairs = [(e, n) for e in config["experiments"] for n in e["n_per_class"]]
-    checkpoints = len(planned_checkpoints())
+    checkpoints = planned_checkpoints()
     spectra = sum(len(c) for c in requested_spectra().values())
-    k = group_components("checkpoint")
+    k = group_components(ANALYSIS_GROUP)
+    per_class = collections.Counter(tuple(c.split("/")[:2]) for c in checkpoints)
     selected = 0 if training["sweep_checkpoints"] else len(pairs)
     return [
         dict(step="train", jobs=sum(len(sweep_batches(e["net"])) for e, _ in pairs)),
         dict(step="train_selected", jobs=selected),
         dict(
-            step=f"extract + spectra (group checkpoint, {k} per submission)",
-            jobs=checkpoints + spectra,
-            submissions=-(-checkpoints // k),
+            step=f"extract + spectra (grouped per dataset and net, {k} per submission)",
+            jobs=len(checkpoints) + spectra,
+            submissions=sum(-(-count // k) for count in per_class.values()),
         ),
     ]
 

@@ -16,6 +16,17 @@ a known size (an out-of-tree plugin) gets the fallback values.
 
 GPUS = 1 if DEVICE.startswith("cuda") else 0
 ANALYSIS_GPUS = config["analysis"]["gpus"] * GPUS
+# The SLURM profile caps `analysis_slot` at 1 per submission (a local resource), so the jobs of
+# one analysis group run one after another and the submission asks for one job's GPUs.
+ANALYSIS_GROUP = "analysis_{dataset}_{net}"  # one cost class per submission: same data and net
+
+
+def analysis_group(wildcards):
+    """ANALYSIS_GROUP of a spectra job (its `checkpoint` wildcard: dataset/net/nN/eE/split)."""
+    keys = checkpoint_keys(wildcards)
+    return ANALYSIS_GROUP.format(dataset=keys.dataset, net=keys.net)
+
+
 JOB_THREADS = 4 if GPUS else 1  # CPU threads of a training job, and per GPU of an analysis job
 ANALYSIS_THREADS = JOB_THREADS * max(1, ANALYSIS_GPUS)
 
@@ -133,3 +144,24 @@ def analysis_runtime(operators, settings):
         return int(attempt * (10 + products * pass_))
 
     return runtime
+
+
+SLURM_SETTINGS = {
+    "slurm_partition": "slurm_partition (your cluster's partition)",
+    "slurm_account": "slurm_account (your account), or pass --slurm-no-account",
+    "constraint": 'constraint (the GPUs the GPU jobs may run on, e.g. "a100|h100")',
+}
+
+
+def slurm_settings_missing(jobs, no_account):
+    """The first SLURM setting a job that would be submitted lacks, in words, or None: every
+    such job needs a partition and an account (unless no_account), a GPU job a constraint."""
+    for job in jobs:
+        if job.is_local:
+            continue
+        needed = ["slurm_partition"] + ([] if no_account else ["slurm_account"])
+        needed += ["constraint"] if job.resources.get("gpu", 0) else []
+        for name in needed:
+            if not job.resources.get(name):
+                return SLURM_SETTINGS[name]
+    return None

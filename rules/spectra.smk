@@ -19,7 +19,7 @@ for spectra_index, ((spectra_settings, spectra_ops), spectra_checkpoints) in enu
         name:
             f"spectra_{spectra_settings}_{spectra_index}"
         group:
-            "checkpoint"
+            analysis_group
         input:
             run=spectra_input(SELECTED),
             subset=spectra_input(SUBSET),
@@ -34,6 +34,7 @@ for spectra_index, ((spectra_settings, spectra_ops), spectra_checkpoints) in enu
             checkpoint="|".join(re.escape(c) for c in sorted(spectra_checkpoints)),
         resources:
             gpu=ANALYSIS_GPUS,
+            analysis_slot=1,
             mem_mb=analysis_memory,
             runtime=analysis_runtime(spectra_ops, spectra_settings),
         params:

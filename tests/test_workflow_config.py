@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow_runs import REPO, TINY, planned, repo_copy, snakemake
+from test_workflow_runs import REPO, TINY, job_resources, planned, repo_copy, snakemake
 
+SLURM = ["--profile", "config/profiles/slurm", "--sdm", "env-modules"]  # no conda here
 BROKEN = [
     ("verification:\n  fig15a:\n    spectrum: {method: arnoldi}\n",
      "verification.fig15a.spectrum.method: 'arnoldi' is not one of ['lanczos', 'exact']"),
@@ -171,17 +172,17 @@ def test_the_paper_plan_fits_and_is_the_documented_one(repo):
 
 def test_the_plan_counts_the_submissions_snakemake_groups(repo, tmp_path):
     """On the tiny config, the plan's submissions are Snakemake's own grouped dry run under
-    the SLURM profile: one per training job, one per group of `checkpoint=K` analysed
-    checkpoints."""
+    the SLURM profile: one per training job, one per group of K analysed checkpoints of one
+    dataset and net."""
     out = tmp_path / "results"
     snakemake(repo, "plan", "--cores", "1", "--configfile", str(TINY),
               "--config", f"results={out}")
     rows = re.findall(r"^\| (.+?) \| ([0-9,]+) \| ([0-9,]+) \|$",
                       (out / "plan.md").read_text(), re.M)
     counted = {step.split(" (")[0]: int(subs) for step, _, subs in rows[:3]}
-    dry = snakemake(repo, "-n", "--profile", "config/profiles/slurm", "--configfile",
-                    str(TINY), "--config", f"results={out}").stdout
-    assert counted["extract + spectra"] == dry.count("Group job checkpoint") > 0
+    dry = snakemake(repo, "-n", *SLURM, "--configfile", str(TINY), "--config",
+                    f"results={out}").stdout
+    assert counted["extract + spectra"] == dry.count("Group job analysis_") > 0
     assert counted["train"] == len(re.findall(r"^rule train:$", dry, re.M)) > 0
 
 
@@ -302,6 +303,52 @@ def test_several_gpus_launch_the_analysis_under_torchrun(repo, tmp_path):
            "operator-spectrum" in out
     assert "crossclass --threads 4 train" in out
     assert re.search(r"rule extract:(?:.|\n)*?resources: [^\n]*gpu=2", out)
+
+
+
+def test_the_slurm_profile_groups_one_cost_class_and_asks_for_the_analysis_gpus(repo, tmp_path):
+    """Under the shipped SLURM profile, analysis.gpus = 2: every extract and spectra job asks for
+    2 GPUs (the profile caps only `analysis_slot`, 1 per submission, so a submission runs its
+    jobs one after another and asks for one job's GPUs), and each analysis submission holds
+    the checkpoints of one dataset and net."""
+    config = tmp_path / "gpus.yaml"
+    config.write_text("device: cuda\nanalysis: {gpus: 2}\n")
+    profile = yaml.safe_load((REPO / "config/profiles/slurm/config.yaml").read_text())
+    assert "gpu" not in str(profile["resources"]) and "analysis_slot=1" in profile["resources"]
+    assert "analysis_slot=local" in profile["set-resource-scopes"]
+    out = snakemake(repo, "-n", *SLURM, "--configfile", str(config)).stdout
+    jobs = [(rule, f) for rule, f in job_resources(out) if rule == "extract"
+            or rule.startswith("spectra_")]
+    assert jobs and all(f["resources.gpu"] == "2" and f["resources.analysis_slot"] == "1"
+                        for _, f in jobs)
+    groups = re.split(r"^.*Group job (analysis_\w+) \(jobs in lexicogr\. order\):$", out,
+                      flags=re.M)
+    assert len(groups) > 3
+    for name, body in zip(groups[1::2], groups[2::2], strict=True):
+        members = re.findall(  # a group's members are indented under it
+            r"^ {8}wildcards: (?:dataset=(\w+), net=(\w+)|checkpoint=(\w+)/(\w+)/)", body, re.M)
+        seen = {(a or c, b or d) for a, b, c, d in members}
+        assert seen and all(name == f"analysis_{d}_{n}" for d, n in seen), (name, seen)
+
+
+@pytest.mark.parametrize(("extra", "missing"), [
+    ([], "slurm_partition (your cluster's partition)"),
+    (["--default-resources", "slurm_partition=gpu"], "slurm_account (your account), or pass "
+     "--slurm-no-account"),
+    (["--default-resources", "slurm_partition=gpu", "--slurm-no-account"], "constraint (the "
+     "GPUs the GPU jobs may run on"),
+])
+def test_submission_stops_until_the_profile_names_the_cluster(repo, tmp_path, extra, missing):
+    """A run under the shipped profile stops before its first job, with one line naming the
+    setting still to make: the partition, the account (unless --slurm-no-account), a GPU
+    constraint when jobs ask for GPUs."""
+    config = tmp_path / "gpus.yaml"
+    config.write_text(f"device: cuda\nresults: {tmp_path / 'results'}\n")
+    proc = snakemake(repo, *SLURM, *extra, "--configfile", str(config), check=False)
+    assert proc.returncode != 0
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"crossclass: set {missing}") and line.endswith("before submitting")
+    assert not (tmp_path / "results").exists()  # nothing ran
 
 
 def test_ci_lints_and_plans_the_test_config(repo):

@@ -4,10 +4,11 @@ Runs by default as root where slurm-wlm is installed or apt-get can install it; 
 slurm-wlm and munge when missing and starts munged, slurmctld and slurmd
 (tests/slurm/start_cluster.sh), then stops exactly those daemons. CROSSCLASS_SKIP_SLURM=1 skips
 it. The profile is used as shipped except that the per-rule resources are fitted to the test
-node (1 GB per job; the tiny config runs on the CPU, so no job asks for a GPU). The SLURM run
-builds Figure 5 of the tiny config as grouped submissions, which
-passes through every network stage (fetch_data, subsample, train x sweep, the select_lr
-checkpoint, extract, spectra, figure); every store it writes equals the shared local run's
+node (1 GB per job; the tiny config runs on the CPU, so no job asks for a GPU), it names the
+test cluster's partition, and jobs use the installed package rather than a conda environment.
+The SLURM run builds Figure 5 of the tiny config as grouped submissions, which passes through
+every network stage (fetch_data, subsample, train x sweep, the select_lr checkpoint, extract,
+spectra, figure); every store it writes equals the shared local run's
 (test_workflow_runs.tiny_run).
 """
 
@@ -88,6 +89,8 @@ def test_slurm_profile_run_equals_local_run(cluster, tmp_path, tmp_path_factory)
     repo = repo_copy(tmp_path / "repo")
     profile = yaml.safe_load((REPO / "config/profiles/slurm/config.yaml").read_text())
     profile["set-resources"] = {"train": {"mem_mb": 1000}, "extract": {"mem_mb": 1000}}
+    profile["default-resources"]["slurm_partition"] = "main"  # the test cluster's
+    profile.pop("software-deployment-method")  # the test node runs this checkout's package
     test_profile = tmp_path / "profile"
     test_profile.mkdir()
     (test_profile / "config.yaml").write_text(yaml.safe_dump(profile))
