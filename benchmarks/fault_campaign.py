@@ -127,8 +127,10 @@ def trial(repo: Path, pristine: dict, target: Path, how: str, store: Path,
     damage_file(target, how)
     if consumer is not None:
         shutil.rmtree(repo / consumer)
-    else:
-        (repo / store / ".snakemake_timestamp").touch()
+    else:  # the marker of the output folder holding the store (a sweep batch holds its runs')
+        owner = next(f for f in [repo / store, *(repo / store).parents]
+                     if (f / ".snakemake_timestamp").is_file())
+        (owner / ".snakemake_timestamp").touch()
     failed = snakemake(repo)
     row = {"failed": failed.returncode != 0, "line": "", "one_line": False, "identical": False,
            "not_rebuilt": []}
