@@ -8,12 +8,11 @@ synchronised, with the peak GPU memory of each step:
   all C^2 extended-gradient means
   density M = 128, n_vec = 10 (estimate_spectrum, bounds from the same block run)
   top-C eigenpairs of the Hessian (block Lanczos, residual tol 1e-5 ||H||, <= 60 blocks)
-and writes a Markdown report to --out (default benchmarks/results/gpu_vgg11.md; copy it next to
-gpu.md when run through the device tool: `--out $OUT/gpu_vgg11.md`).
+and writes a Markdown report to --out (default benchmarks/results/gpu_vgg11.md, beside gpu.md).
 
 Imports torch, numpy and the standard library only, plus crossclass from this checkout's
-`workflow/` folder (put on sys.path below; it is tracked, so it travels with the working tree
-and nothing needs to be carried). If tqdm is missing, a silent stand-in is installed first.
+`workflow/` folder (put on sys.path below), so a GPU machine with torch needs nothing else
+installed. If tqdm is missing, a silent stand-in is installed first.
 Budget: under 8 minutes on an H100/H200 at the defaults (N = 1024).
 
   python benchmarks/gpu_spectra.py [--N 1024] [--out PATH]      # on the GPU
