@@ -27,13 +27,26 @@ def planned_checkpoints():
     return found | {c for cs in requested_spectra().values() for c in cs}
 
 
+def trained_runs():
+    """[(experiment, n)] whose runs the plan trains: every experiment's sample sizes under
+    analysis.grid `full`; under `figures`, those with a checkpoint that is read."""
+    read = {tuple(c.split("/")[:3]) for c in planned_checkpoints()}
+    full = config["analysis"]["grid"] == "full"
+    return [
+        (e, n)
+        for e in config["experiments"]
+        for n in e["n_per_class"]
+        if full or (e["dataset"], e["net"], f"n{n}") in read
+    ]
+
+
 def submission_rows():
     """[{step, jobs, submissions}] of the steps that reach the scheduler: each training batch
     and selected-rate retraining alone; the extract and spectra jobs of one checkpoint and split
     form one connected component of their (dataset, net) group ANALYSIS_GROUP, K of them per
     submission, so a submission never mixes cost classes."""
     training = config["training"]
-    pairs = [(e, n) for e in config["experiments"] for n in e["n_per_class"]]
+    pairs = trained_runs()
     checkpoints = planned_checkpoints()
     spectra = sum(len(c) for c in requested_spectra().values())
     k = group_components(ANALYSIS_GROUP)
@@ -63,7 +76,7 @@ def storage_rows():
         row["count"] += count
         row["bytes"] += count * each
 
-    for exp in config["experiments"]:
+    for exp, n in trained_runs():
         size = experiment_size(exp["dataset"], exp["net"])
         if size is None:
             continue
@@ -72,9 +85,8 @@ def storage_rows():
         files = len({*exp["epochs"], train_epochs(exp["dataset"], exp["net"])}) + 1
         run = files * sizes.checkpoint_bytes(p)
         rates = len(learning_rates(exp["net"]))
-        for n in exp["n_per_class"]:
-            add("selected run (checkpoints)", exp, 1, run)
-            add("sweep runs", exp, rates, run if training["sweep_checkpoints"] else 0)
+        add("selected run (checkpoints)", exp, 1, run)
+        add("sweep runs", exp, rates, run if training["sweep_checkpoints"] else 0)
     for checkpoint in sorted(planned_checkpoints()):  # analysed, and read by figures or claims
         dataset, net, n, epoch, split = checkpoint.split("/")
         size = experiment_size(dataset, net)
