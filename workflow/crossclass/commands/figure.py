@@ -10,32 +10,45 @@ import argparse
 import importlib
 import inspect
 import pkgutil
+from typing import TYPE_CHECKING
 
 from crossclass import figures
 from crossclass.errors import UserError
 from crossclass.options import parse_options
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+HELPERS = ("plotting", "layergrid")  # modules of shared drawing code, no figure of their own
+
 
 def available() -> list[str]:
     """Names of the figure modules (all but the shared helpers)."""
-    return sorted(m.name for m in pkgutil.iter_modules(figures.__path__) if m.name != "plotting")
+    return sorted(m.name for m in pkgutil.iter_modules(figures.__path__)
+                  if m.name not in HELPERS)
 
 
 
-def run(args: argparse.Namespace) -> None:
-    if args.name not in available():
-        raise UserError(f"unknown figure {args.name!r}; available: {', '.join(available())}")
-    if not args.out.endswith(".pdf"):
-        raise UserError(f"--out must be a .pdf path, got {args.out!r}")
-    module = importlib.import_module(f"{figures.__name__}.{args.name}")
-    options = parse_options(args.set)
+def draw_figure(name: str, inputs: list[str], out: str, options: dict) -> Figure:
+    """Draw figure `name` from the store paths `inputs` into the PDF `out` (and its PNG) with
+    the draw() options `options`; returns the saved Figure."""
+    if name not in available():
+        raise UserError(f"unknown figure {name!r}; available: {', '.join(available())}")
+    if not str(out).endswith(".pdf"):
+        raise UserError(f"--out must be a .pdf path, got {str(out)!r}")
+    module = importlib.import_module(f"{figures.__name__}.{name}")
     allowed = [p.name for p in inspect.signature(module.draw).parameters.values()
                if p.kind is inspect.Parameter.KEYWORD_ONLY]
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise UserError(f"figure {args.name} has no option {unknown[0]!r}; "
+        raise UserError(f"figure {name} has no option {unknown[0]!r}; "
                         f"options: {', '.join(allowed) or 'none'}")
-    module.draw(args.inputs, args.out, **options)
+    return module.draw(inputs, out, **options)
+
+
+def run(args: argparse.Namespace) -> None:
+    draw_figure(args.name, args.inputs, args.out, parse_options(args.set))
 
 
 def register(subparsers) -> None:

@@ -8,11 +8,13 @@ lambda_C(Delta_class).
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
+
 from crossclass.analysis.knockouts import error_spectra
 from crossclass.figures.layergrid import BLUE, GRAY, ORANGE, grid, read_layers_stores, scree
 
 
-def draw(inputs: list[str], output: str, *, top: int = 100) -> None:
+def draw(inputs: list[str], output: str, *, top: int = 100) -> plt.Figure:
     """inputs: layers stores, one per dataset."""
     def panel(ax, lay, C):
         s = error_spectra(lay)
@@ -23,6 +25,6 @@ def draw(inputs: list[str], output: str, *, top: int = 100) -> None:
               s["Delta_class"], C, top=top)
         ax.legend(fontsize="xx-small")
 
-    grid(read_layers_stores(inputs), panel,
+    return grid(read_layers_stores(inputs), panel,
          "Figure 10: scree of the errors Delta (blue), Delta_class (orange), Delta_class + "
          "Delta_cross (gray), normalised by the median log-eigenvalue of Delta_class", output)

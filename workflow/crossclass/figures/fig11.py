@@ -19,7 +19,7 @@ from crossclass.figures.layergrid import (
 from crossclass.figures.plotting import save
 
 
-def draw(inputs: list[str], output: str) -> None:
+def draw(inputs: list[str], output: str) -> plt.Figure:
     """inputs: a layers store, then spectra of layer:<name>:G, :KFAC, :CFAC."""
     layers = read_layers_stores(inputs[:1])[0]
     spectra = read_layer_spectra(inputs[1:])
@@ -34,3 +34,4 @@ def draw(inputs: list[str], output: str) -> None:
         ax.set_title(f"$G^l$ vs {kind}")
     fig.suptitle(f"Figure 11: layer {layer}, {label(layers)}")
     save(fig, output)
+    return fig

@@ -22,7 +22,7 @@ from crossclass.figures.plotting import save
 from crossclass.stores import read_store
 
 
-def draw(inputs: list[str], output: str) -> None:
+def draw(inputs: list[str], output: str) -> plt.Figure:
     """inputs: layers stores, then layer:<name>:G/KFAC/CFAC spectrum stores."""
     count = sum(1 for p in inputs if "layer" in read_store(p).coords)
     stores = read_layers_stores(inputs[:count])
@@ -48,3 +48,4 @@ def draw(inputs: list[str], output: str) -> None:
     fig.suptitle("Figure 12: spectra of G^l (blue) with KFAC^l (orange) and CFAC^l (gold); "
                  + "; ".join(label(ds) for ds in stores))
     save(fig, output)
+    return fig

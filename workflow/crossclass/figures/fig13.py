@@ -8,12 +8,14 @@ panel prints the stationarity residual ||W - W_stat|| / ||W||.
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
+
 from crossclass.analysis.knockouts import stationarity_residual, weight_spectra
 from crossclass.errors import UserError
 from crossclass.figures.layergrid import grid, knockout_scatter, read_layers_stores
 
 
-def draw(inputs: list[str], output: str, *, top: int = 150) -> None:
+def draw(inputs: list[str], output: str, *, top: int = 150) -> plt.Figure:
     """inputs: layers stores, one per dataset."""
     def panel(ax, lay, C):
         if "W" not in lay:
@@ -26,6 +28,6 @@ def draw(inputs: list[str], output: str, *, top: int = 150) -> None:
         ax.text(0.97, 0.04, rf"$\|W - W_{{stat}}\|/\|W\|$ = {stationarity_residual(lay):.2g}",
                 transform=ax.transAxes, ha="right", fontsize="x-small")
 
-    grid(read_layers_stores(inputs), panel,
+    return grid(read_layers_stores(inputs), panel,
          f"Figure 13: top-{top} log singular values of the weights W vs W ⊥ W_class "
          "(top C blue)", output)

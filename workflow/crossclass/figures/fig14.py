@@ -16,7 +16,7 @@ from crossclass.figures.plotting import save, split_stores
 from crossclass.stores import store_params
 
 
-def draw(inputs: list[str], output: str) -> None:
+def draw(inputs: list[str], output: str) -> plt.Figure:
     """inputs: one hess spectrum store per dataset, then summary stores."""
     spectra, summaries = split_stores(inputs)
     if not spectra:
@@ -27,3 +27,4 @@ def draw(inputs: list[str], output: str) -> None:
         ax.set_title(row_titles(ds, summaries), fontsize="small")
     fig.suptitle("Figure 14: spectrum of the Hessian, no deflation")
     save(fig, output)
+    return fig

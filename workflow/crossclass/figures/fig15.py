@@ -20,7 +20,7 @@ TITLES = (
 )
 
 
-def draw(inputs: list[str], output: str, *, bins: int = 100) -> None:
+def draw(inputs: list[str], output: str, *, bins: int = 100) -> plt.Figure:
     """inputs: the spectrum stores of fig15a and fig15b (in that order); writes PDF and PNG."""
     if len(inputs) != 2:
         raise UserError(f"fig15 needs 2 spectrum stores (fig15a, fig15b), got {len(inputs)}")
@@ -41,3 +41,4 @@ def draw(inputs: list[str], output: str, *, bins: int = 100) -> None:
                      f"$n_{{vec}}$ = {params['n_vec']}", fontsize="medium")
     fig.suptitle("Figure 15: Lanczos spectral density vs exact eigenvalues")
     save(fig, output)
+    return fig

@@ -23,7 +23,8 @@ from crossclass.stores import store_params
 POSITIVE, NEGATIVE, FIT = "tab:red", "tab:blue", "black"
 
 
-def draw(inputs: list[str], output: str, *, fit_lo: float = 0.05, fit_hi: float = 0.8) -> None:
+def draw(inputs: list[str], output: str, *, fit_lo: float = 0.05,
+         fit_hi: float = 0.8) -> plt.Figure:
     """inputs: the log spectrum store of E, then optionally a summary store."""
     spectra, summaries = split_stores(inputs)
     if len(spectra) != 1 or "density_positive" not in spectra[0]:
@@ -66,3 +67,4 @@ def draw(inputs: list[str], output: str, *, fit_lo: float = 0.05, fit_hi: float 
     right.legend(fontsize="x-small")
     fig.suptitle("Figure 16: tail of E — " + row_titles(ds, summaries))
     save(fig, output)
+    return fig

@@ -17,7 +17,7 @@ from crossclass.figures.plotting import mark_eigenvalues, save, split_stores
 from crossclass.stores import store_params
 
 
-def draw(inputs: list[str], output: str) -> None:
+def draw(inputs: list[str], output: str) -> plt.Figure:
     """inputs: the deflated and the plain spectrum store, then optionally a summary store."""
     spectra, summaries = split_stores(inputs)
     if len(spectra) != 2 or "top_eigenvalues" not in spectra[0]:
@@ -35,3 +35,4 @@ def draw(inputs: list[str], output: str) -> None:
     bottom.set_title("LanczosApproxSpec only", fontsize="small")
     fig.suptitle("Figure 17: low-rank deflation")
     save(fig, output)
+    return fig

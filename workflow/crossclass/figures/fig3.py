@@ -11,7 +11,13 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 from crossclass.errors import UserError
-from crossclass.figures.fig5 import OUTLIER_COLOR, density_panel, to_axis, true_eigenvalues
+from crossclass.figures.fig5 import (
+    OUTLIER_COLOR,
+    density_panel,
+    store_label,
+    to_axis,
+    true_eigenvalues,
+)
 from crossclass.figures.plotting import mark_eigenvalues, metrics_line, save, split_stores
 from crossclass.stores import store_params
 
@@ -29,17 +35,19 @@ def row_titles(ds, summaries) -> str:
 
 
 def spectrum_with_top(ax, ds, label: str) -> None:
-    """Density of a (deflated) spectrum store and its true top eigenvalues in orange."""
+    """Density of a deflated spectrum store and its true top eigenvalues in orange."""
+    top = true_eigenvalues(ds)
+    if not top.size:
+        raise UserError(f"the spectrum store of {store_label(ds)} has no true top "
+                        "eigenvalues: the figure needs it deflated (deflate > 0)")
     eps = store_params(ds).get("eps", 0.0)
     density_panel(ax, ds, eps, label=label)
-    top = true_eigenvalues(ds)
-    if top.size:
-        mark_eigenvalues(ax, to_axis(ds, top, eps), 0.93, ms=4, color=OUTLIER_COLOR,
-                         label=f"top {top.size} eigenvalues")
+    mark_eigenvalues(ax, to_axis(ds, top, eps), 0.93, ms=4, color=OUTLIER_COLOR,
+                     label=f"top {top.size} eigenvalues")
     ax.legend(loc="center right", fontsize="x-small")  # the top eigenvalues sit at the top
 
 
-def draw(inputs: list[str], output: str) -> None:
+def draw(inputs: list[str], output: str) -> plt.Figure:
     """inputs: (train, test) hess spectrum stores per dataset, then summary stores."""
     spectra, summaries = split_stores(inputs)
     if not spectra or len(spectra) % 2:
@@ -53,3 +61,4 @@ def draw(inputs: list[str], output: str) -> None:
             axes[r, c].set_title(row_titles(ds, summaries), fontsize="small")
     fig.suptitle("Figure 3: spectrum of the Hessian (rank-C deflated), train | test")
     save(fig, output)
+    return fig

@@ -31,7 +31,7 @@ def central_range(ds, mass: float) -> tuple[float, float]:
             float(np.interp((1 + mass) / 2, cdf, x)))
 
 
-def draw(inputs: list[str], output: str, *, zoom: float = 0.98) -> None:
+def draw(inputs: list[str], output: str, *, zoom: float = 0.98) -> plt.Figure:
     """inputs: hess, hess-minus-E, hess-minus-G spectrum stores, then optionally a summary."""
     spectra, summaries = split_stores(inputs)
     names = [ds["operator"].item() if "operator" in ds.coords else None for ds in spectra]
@@ -60,3 +60,4 @@ def draw(inputs: list[str], output: str, *, zoom: float = 0.98) -> None:
     fig.suptitle("Figure 4: Hess = G + E, each rank-C2 deflated — "
                  + row_titles(spectra[0], summaries))
     save(fig, output)
+    return fig

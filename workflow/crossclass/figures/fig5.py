@@ -7,8 +7,8 @@ store (its metrics go into the title). Each panel: the (log-)spectral density on
 and the true top eigenvalues of the operator (the deflated eigenvalues of subspace iteration,
 or exact eigenvalues for method=exact; never Ritz values, which repeat as ghosts): the top C
 (orange, the class outliers) and the next C(C-2) (green, the cross-class mini-bulk).
-`density_panel`, `mark_structure`, `to_axis` and `title_of` are shared with the other
-network figures.
+`density_panel`, `mark_structure`, `to_axis`, `title_of` and `store_label` are shared with the
+other network figures.
 """
 
 from __future__ import annotations
@@ -59,6 +59,9 @@ def density_panel(ax: plt.Axes, ds: xr.Dataset, eps: float, *, color: str = DENS
     log = "log_lambda" in ds
     x = ds["log_lambda" if log else "lambda"].values
     density = ds["density"].values
+    if not (density > 0).any():
+        raise UserError(f"the spectrum store of {store_label(ds)} has no positive density: nothing "
+                        "to plot; recompute it")
     ax.plot(x, density, color=color, lw=lw, label=label)
     ax.set_yscale("log")
     ax.set_ylim(max(density.max() * 1e-6, density[density > 0].min()), density.max() * 5)
@@ -66,6 +69,12 @@ def density_panel(ax: plt.Axes, ds: xr.Dataset, eps: float, *, color: str = DENS
     ax.set_ylabel("density")
     if not log:
         compact_x_ticks(ax)
+
+
+def store_label(ds: xr.Dataset) -> str:
+    """'operator (title_of)' of a spectrum store, for error messages."""
+    name = ds["operator"].item() if "operator" in ds.coords else "a matrix"
+    return f"{name} ({title_of(ds)})"
 
 
 def mark_structure(ax: plt.Axes, ds: xr.Dataset, eps: float, C: int) -> None:
@@ -95,7 +104,7 @@ def num_classes(ds: xr.Dataset) -> int:
     return int(params["num_classes"])
 
 
-def draw(inputs: list[str], output: str, *, columns: int = 4) -> None:
+def draw(inputs: list[str], output: str, *, columns: int = 4) -> plt.Figure:
     """inputs: spectrum stores, one panel each, then optionally the summary store."""
     sets, summaries = split_stores(inputs)
     if not sets:
@@ -117,3 +126,4 @@ def draw(inputs: list[str], output: str, *, columns: int = 4) -> None:
     subtitle = f"\n{metrics_line(summaries[0])}" if summaries else ""
     fig.suptitle(f"Figure 5: knockouts in the spectrum of G — {title_of(sets[0])}{subtitle}")
     save(fig, output)
+    return fig

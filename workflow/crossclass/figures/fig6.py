@@ -30,7 +30,7 @@ def _select(ds, n, epoch):
     return one.squeeze([d for d in ("dataset", "net", "split", "operator") if d in one.dims])
 
 
-def draw(inputs: list[str], output: str) -> None:
+def draw(inputs: list[str], output: str) -> plt.Figure:
     """inputs: spectrum stores of G (log, deflated), then means stores of the same runs."""
     spectra = [p for p in inputs if "density" in read_store(p)]
     means = [p for p in inputs if is_means_store(read_store(p))]
@@ -70,3 +70,4 @@ def draw(inputs: list[str], output: str) -> None:
                  f"{S['net'].values.ravel()[0]} on {S['dataset'].values.ravel()[0]}, "
                  "log spectrum of rank-C deflated G")
     save(fig, output)
+    return fig

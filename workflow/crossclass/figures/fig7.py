@@ -7,11 +7,13 @@ the top C (blue) leave the identity line when H_class causes the outliers.
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
+
 from crossclass.analysis.knockouts import feature_spectra
 from crossclass.figures.layergrid import grid, knockout_scatter, read_layers_stores
 
 
-def draw(inputs: list[str], output: str, *, top: int = 750) -> None:
+def draw(inputs: list[str], output: str, *, top: int = 750) -> plt.Figure:
     """inputs: layers stores, one per dataset."""
     def panel(ax, lay, C):
         s = feature_spectra(lay)
@@ -19,6 +21,6 @@ def draw(inputs: list[str], output: str, *, top: int = 750) -> None:
                          xlabel=r"$\log\lambda_i(H$ ⊥ $H_{class})$",
                          ylabel=r"$\log\lambda_i(H)$")
 
-    grid(read_layers_stores(inputs), panel,
+    return grid(read_layers_stores(inputs), panel,
          f"Figure 7: top-{top} log-eigenvalues of the features H vs H ⊥ H_class "
          "(top C blue, rest orange; normalised to [0, 1])", output)

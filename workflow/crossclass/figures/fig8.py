@@ -7,11 +7,13 @@ lambda_C(H_class): it shrinks with depth as H_class whitens.
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
+
 from crossclass.analysis.knockouts import feature_spectra
 from crossclass.figures.layergrid import BLUE, ORANGE, grid, read_layers_stores, scree
 
 
-def draw(inputs: list[str], output: str, *, top: int = 100) -> None:
+def draw(inputs: list[str], output: str, *, top: int = 100) -> plt.Figure:
     """inputs: layers stores, one per dataset."""
     def panel(ax, lay, C):
         s = feature_spectra(lay)
@@ -19,6 +21,6 @@ def draw(inputs: list[str], output: str, *, top: int = 100) -> None:
               s["H_class"], C, top=top)
         ax.legend(fontsize="xx-small")
 
-    grid(read_layers_stores(inputs), panel,
+    return grid(read_layers_stores(inputs), panel,
          "Figure 8: scree of the features H (blue) and H_class (orange), normalised by the "
          "median log-eigenvalue of H_class; whisker: its 2nd largest to smallest", output)

@@ -6,11 +6,13 @@ log-eigenvalues of Delta (y) against Delta ⊯ Delta_class (x), normalised to [0
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
+
 from crossclass.analysis.knockouts import error_spectra
 from crossclass.figures.layergrid import grid, knockout_scatter, read_layers_stores
 
 
-def draw(inputs: list[str], output: str, *, top: int = 750) -> None:
+def draw(inputs: list[str], output: str, *, top: int = 750) -> plt.Figure:
     """inputs: layers stores, one per dataset."""
     def panel(ax, lay, C):
         s = error_spectra(lay)
@@ -18,6 +20,6 @@ def draw(inputs: list[str], output: str, *, top: int = 750) -> None:
                          xlabel=r"$\log\lambda_i(\Delta$ ⊥ $\Delta_{class})$",
                          ylabel=r"$\log\lambda_i(\Delta)$")
 
-    grid(read_layers_stores(inputs), panel,
+    return grid(read_layers_stores(inputs), panel,
          f"Figure 9a: top-{top} log-eigenvalues of the errors Delta vs Delta ⊥ Delta_class "
          "(top C blue)", output)

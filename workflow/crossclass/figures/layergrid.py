@@ -52,8 +52,9 @@ def label(ds: xr.Dataset) -> str:
 
 
 def grid(stores: list[xr.Dataset], panel: Callable[[plt.Axes, xr.Dataset, int], None],
-         title: str, output: str) -> None:
-    """One row per store, one column per layer; panel(ax, read_layer(...), C) draws a cell."""
+         title: str, output: str) -> plt.Figure:
+    """One row per store, one column per layer; panel(ax, read_layer(...), C) draws a cell.
+    Returns the saved figure."""
     names = [layer_names(ds) for ds in stores]
     cols = max(len(n) for n in names)
     fig, axes = plt.subplots(len(stores), cols, figsize=(3.2 * cols, 3.2 * len(stores)),
@@ -69,6 +70,7 @@ def grid(stores: list[xr.Dataset], panel: Callable[[plt.Axes, xr.Dataset, int], 
         axes[row, 0].set_ylabel(f"{label(ds)}\n{axes[row, 0].get_ylabel()}", fontsize="small")
     fig.suptitle(textwrap.fill(title, 28 * cols + 20))
     save(fig, output)
+    return fig
 
 
 def knockout_scatter(ax: plt.Axes, original: np.ndarray, knocked: np.ndarray, *, top: int,

@@ -42,7 +42,7 @@ def _scree(ax, curves, top):
     ax.legend(fontsize="x-small")
 
 
-def draw(inputs: list[str], output: str, *, top: int = 40) -> None:
+def draw(inputs: list[str], output: str, *, top: int = 40) -> plt.Figure:
     """inputs: a layers store, then spectrum stores of layer:<name>:{G,KFAC,CFAC} (optional)."""
     if not inputs:
         raise UserError("the layers figure needs a layers store")
@@ -95,3 +95,4 @@ def draw(inputs: list[str], output: str, *, top: int = 40) -> None:
                  "input-feature and error second moments, curvature blocks, neural collapse",
                  fontsize="x-large")
     save(fig, output)
+    return fig

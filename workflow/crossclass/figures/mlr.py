@@ -81,7 +81,7 @@ def _sweep(ax_t, ax_a, study):
     ax_a.set_title("(c) separation tracks the misclassification rate", fontsize="medium")
 
 
-def draw(inputs: list[str], output: str, *, bins: int = 80) -> None:
+def draw(inputs: list[str], output: str, *, bins: int = 80) -> plt.Figure:
     """inputs: the MLR study store, then MLR stores (one curve each)."""
     if not inputs:
         raise UserError("the mlr figure needs the MLR study store")
@@ -124,3 +124,4 @@ def draw(inputs: list[str], output: str, *, bins: int = 80) -> None:
     _sweep(axes[1, 0], axes[1, 1], study)
     fig.suptitle(f"Section 8, Theorem 8.1: MLR on CCM(D = {par['D']}, C = {par['C']})")
     save(fig, output)
+    return fig

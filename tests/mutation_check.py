@@ -1,0 +1,135 @@
+"""Mutation check: do the tests of an area notice a broken line?
+
+    python tests/mutation_check.py AREA [--baseline] [CASE ...]
+
+For every case of AREA (all, or the named ones) in the table MUTATIONS, the package
+workflow/crossclass is copied to a temporary folder, one line of one module is replaced there
+(the `old` text must occur exactly once), and the case's tests run with that copy first on
+PYTHONPATH. A case passes when those tests fail with an AssertionError (a crash or an import
+error does not count: the point is that the checks see wrong output). Cases run two at a time.
+With --baseline the same tests first run on the unmutated package and must pass. Exit status 0
+when every case was caught, 1 otherwise. Add an area by adding its list to MUTATIONS.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "workflow" / "crossclass"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    module: str  # path under workflow/crossclass
+    old: str  # text replaced, exactly once
+    new: str
+    tests: tuple[str, ...]  # pytest node ids, relative to the repository
+
+
+MUTATIONS: dict[str, list[Mutation]] = {
+    "figures": [
+        Mutation("fig15 density scaled by 1.01", "figures/fig15.py",
+                 'histogram_vs_density(ax, exact, grid, ds["density"].values,',
+                 'histogram_vs_density(ax, exact, grid, 1.01 * ds["density"].values,',
+                 ("tests/test_figures_verification.py::test_fig15",)),
+        Mutation("fig15 histogram of the unlogged eigenvalues", "figures/fig15.py",
+                 "exact = np.log(np.abs(exact) + params[\"eps\"])",
+                 "exact = np.abs(exact) + params[\"eps\"]",
+                 ("tests/test_figures_verification.py::test_fig15",)),
+        Mutation("knockout scatter drops the top-C points", "figures/layergrid.py",
+                 'ax.scatter(lx[~rest], ly[~rest], s=10, color=BLUE, label=f"top {blue}")',
+                 "pass",
+                 ("tests/test_figures_layerwise.py::test_fig7_features_knockout",)),
+        Mutation("fig8 normalised by H instead of H_class", "figures/fig8.py",
+                 's["H_class"], C, top=top)', 's["H"], C, top=top)',
+                 ("tests/test_figures_layerwise.py::test_fig8_features_scree",)),
+        Mutation("fig11 CFAC panel draws KFAC", "figures/fig11.py",
+                 "spectra.get((dataset, layer, kind)), kind,",
+                 'spectra.get((dataset, layer, "KFAC")), kind,',
+                 ("tests/test_figures_layerwise.py::test_fig11_last_layer",)),
+        Mutation("fig6 within-class traces not divided by N", "figures/fig6.py",
+                 'within = m["trace_within"].values / float(m["num_examples"])',
+                 'within = m["trace_within"].values',
+                 ("tests/test_figures_networks.py::test_fig6",)),
+    ],
+}
+
+
+def mutated_copy(m: Mutation, root: Path) -> Path:
+    """workflow/crossclass copied under `root` with the mutation applied; returns the folder
+    to put on PYTHONPATH."""
+    target = root / "crossclass"
+    shutil.copytree(PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__"))
+    path = target / m.module
+    text = path.read_text()
+    if text.count(m.old) != 1:
+        raise SystemExit(f"{m.name}: {m.old!r} occurs {text.count(m.old)} times in "
+                         f"{m.module}; update the mutation table")
+    path.write_text(text.replace(m.old, m.new))
+    return root
+
+
+def run_tests(tests: tuple[str, ...], first_on_path: Path | None = None
+              ) -> tuple[int, str]:
+    """pytest on `tests` (with `first_on_path` ahead of PYTHONPATH): (exit status, output)."""
+    path = [str(first_on_path)] if first_on_path else []
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",  # two runs at once
+           "PYTHONPATH": os.pathsep.join([*path, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+         "--rootdir", str(REPO), *tests],
+        cwd=REPO, env=env, capture_output=True, text=True)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def caught(m: Mutation) -> tuple[bool, str, float]:
+    """Run the case's tests on the mutated copy: (caught by an assertion, what failed or the
+    last lines of the output, seconds)."""
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
+        code, out = run_tests(m.tests, mutated_copy(m, Path(tmp)))
+    lines = [line[1:].strip() for line in out.splitlines() if line.startswith("E ")]
+    first = next((i for i, line in enumerate(lines) if line.startswith("AssertionError")), None)
+    ok = code == 1 and first is not None
+    if ok:  # the assertion and the first lines of its message
+        detail = " | ".join(line for line in lines[first:first + 6] if line)
+    else:
+        detail = "\n    ".join(out.strip().splitlines()[-3:])
+    return ok, detail[:200], time.monotonic() - start
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in MUTATIONS:
+        print(f"usage: python tests/mutation_check.py {{{','.join(MUTATIONS)}}} [--baseline] "
+              "[CASE ...]", file=sys.stderr)
+        return 2
+    area, names = argv[0], [a for a in argv[1:] if a != "--baseline"]
+    cases = [m for m in MUTATIONS[area] if not names or m.name in names]
+    if "--baseline" in argv:
+        tests = tuple(dict.fromkeys(t for m in cases for t in m.tests))
+        code, out = run_tests(tests, PACKAGE.parent)
+        if code:
+            print(f"the unmutated tests fail:\n{out[-2000:]}")
+            return 1
+        print(f"baseline: {len(tests)} tests pass unmutated")
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(caught, cases))
+    for m, (ok, detail, seconds) in zip(cases, results, strict=True):
+        print(f"{'caught' if ok else 'MISSED'}  {m.name}  ({seconds:.0f} s)\n    {detail}")
+    missed = sum(not ok for ok, _, _ in results)
+    print(f"{len(cases) - missed} of {len(cases)} mutations caught")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
