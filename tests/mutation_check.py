@@ -2,10 +2,11 @@
 
     python tests/mutation_check.py AREA [--baseline] [CASE ...]
 
-For every case of AREA (all, or the named ones) in the table MUTATIONS, the package
-workflow/crossclass is copied to a temporary folder, one line of one module is replaced there
-(the `old` text must occur exactly once), and the case's tests run with that copy first on
-PYTHONPATH. A case passes when those tests fail with an AssertionError (a crash or an import
+For every case of AREA (all, or the named ones) in the table MUTATIONS, the repository's
+tracked files are copied to a temporary folder, one line of one file is replaced there (the
+`old` text must occur exactly once; the package, a rule file or a config), and the case's tests
+run in that copy, its package first on PYTHONPATH, so tests that run the workflow run the
+mutated one. A case passes when those tests fail with an AssertionError (a crash or an import
 error does not count: the point is that the checks see wrong output). Cases run two at a time.
 With --baseline the same tests first run on the unmutated package and must pass. Exit status 0
 when every case was caught, 1 otherwise. Add an area by adding its list to MUTATIONS.
@@ -24,13 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGE = REPO / "workflow" / "crossclass"
+PKG = "workflow/crossclass/"  # the package, relative to the repository
 
 
 @dataclass(frozen=True)
 class Mutation:
     name: str
-    module: str  # path under workflow/crossclass
+    module: str  # path relative to the repository
     old: str  # text replaced, exactly once
     new: str
     tests: tuple[str, ...]  # pytest node ids, relative to the repository
@@ -38,39 +39,55 @@ class Mutation:
 
 MUTATIONS: dict[str, list[Mutation]] = {
     "figures": [
-        Mutation("fig15 density scaled by 1.01", "figures/fig15.py",
+        Mutation("fig15 density scaled by 1.01", PKG + "figures/fig15.py",
                  'histogram_vs_density(ax, exact, grid, ds["density"].values,',
                  'histogram_vs_density(ax, exact, grid, 1.01 * ds["density"].values,',
                  ("tests/test_figures_verification.py::test_fig15",)),
-        Mutation("fig15 histogram of the unlogged eigenvalues", "figures/fig15.py",
+        Mutation("fig15 histogram of the unlogged eigenvalues", PKG + "figures/fig15.py",
                  "exact = np.log(np.abs(exact) + params[\"eps\"])",
                  "exact = np.abs(exact) + params[\"eps\"]",
                  ("tests/test_figures_verification.py::test_fig15",)),
-        Mutation("knockout scatter drops the top-C points", "figures/layergrid.py",
+        Mutation("knockout scatter drops the top-C points", PKG + "figures/layergrid.py",
                  'ax.scatter(lx[~rest], ly[~rest], s=10, color=BLUE, label=f"top {blue}")',
                  "pass",
                  ("tests/test_figures_layerwise.py::test_fig7_features_knockout",)),
-        Mutation("fig8 normalised by H instead of H_class", "figures/fig8.py",
+        Mutation("fig8 normalised by H instead of H_class", PKG + "figures/fig8.py",
                  's["H_class"], C, top=top)', 's["H"], C, top=top)',
                  ("tests/test_figures_layerwise.py::test_fig8_features_scree",)),
-        Mutation("fig11 CFAC panel draws KFAC", "figures/fig11.py",
+        Mutation("fig11 CFAC panel draws KFAC", PKG + "figures/fig11.py",
                  "spectra.get((dataset, layer, kind)), kind,",
                  'spectra.get((dataset, layer, "KFAC")), kind,',
                  ("tests/test_figures_layerwise.py::test_fig11_last_layer",)),
-        Mutation("fig6 within-class traces not divided by N", "figures/fig6.py",
+        Mutation("fig6 within-class traces not divided by N", PKG + "figures/fig6.py",
                  'within = m["trace_within"].values / float(m["num_examples"])',
                  'within = m["trace_within"].values',
                  ("tests/test_figures_networks.py::test_fig6",)),
+    ],
+    "resources": [
+        Mutation("checkpoint files planned without the momentum", PKG + "sizes.py",
+                 "return 8 * p + CHECKPOINT_CONTAINER", "return 4 * p + CHECKPOINT_CONTAINER",
+                 ("tests/test_sizes.py::test_checkpoint_bytes_match_a_written_checkpoint",)),
+        Mutation("analysis runtime does not grow with the attempt", "rules/resources.smk",
+                 "return int(attempt * (10 + products * pass_))",
+                 "return int(10 + products * pass_)",
+                 ("tests/test_workflow_fault.py::test_damaged_checkpoint_advice_redoes_the_run",)),
+        Mutation("training memory without its 2 GB base", "rules/resources.smk",
+                 "return int(attempt * (2000 + 16 * p / 2**20",
+                 "return int(attempt * (20 + 16 * p / 2**20",
+                 ("tests/test_workflow_runs.py::test_resource_requests_cover_the_measured_jobs",)),
     ],
 }
 
 
 def mutated_copy(m: Mutation, root: Path) -> Path:
-    """workflow/crossclass copied under `root` with the mutation applied; returns the folder
-    to put on PYTHONPATH."""
-    target = root / "crossclass"
-    shutil.copytree(PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__"))
-    path = target / m.module
+    """The repository's tracked files copied under `root` with the mutation applied."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        if (REPO / name).is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, root / name, follow_symlinks=False)
+    path = root / m.module
     text = path.read_text()
     if text.count(m.old) != 1:
         raise SystemExit(f"{m.name}: {m.old!r} occurs {text.count(m.old)} times in "
@@ -79,16 +96,16 @@ def mutated_copy(m: Mutation, root: Path) -> Path:
     return root
 
 
-def run_tests(tests: tuple[str, ...], first_on_path: Path | None = None
-              ) -> tuple[int, str]:
-    """pytest on `tests` (with `first_on_path` ahead of PYTHONPATH): (exit status, output)."""
-    path = [str(first_on_path)] if first_on_path else []
+def run_tests(tests: tuple[str, ...], repo: Path = REPO) -> tuple[int, str]:
+    """pytest on `tests` in the repository copy `repo`, its package first on PYTHONPATH:
+    (exit status, output)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",  # two runs at once
-           "PYTHONPATH": os.pathsep.join([*path, *filter(None, [os.environ.get("PYTHONPATH")])])}
+           "PYTHONPATH": os.pathsep.join([str(repo / "workflow"),
+                                          *filter(None, [os.environ.get("PYTHONPATH")])])}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-         "--rootdir", str(REPO), *tests],
-        cwd=REPO, env=env, capture_output=True, text=True)
+         "--rootdir", str(repo), *tests],
+        cwd=repo, env=env, capture_output=True, text=True)
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -117,7 +134,7 @@ def main(argv: list[str]) -> int:
     cases = [m for m in MUTATIONS[area] if not names or m.name in names]
     if "--baseline" in argv:
         tests = tuple(dict.fromkeys(t for m in cases for t in m.tests))
-        code, out = run_tests(tests, PACKAGE.parent)
+        code, out = run_tests(tests)
         if code:
             print(f"the unmutated tests fail:\n{out[-2000:]}")
             return 1

@@ -6,6 +6,7 @@ import pytest
 import torch
 from crossclass import plugins
 from crossclass.sizes import (
+    checkpoint_bytes,
     dataset_size,
     forward_macs,
     layer_dims,
@@ -77,3 +78,25 @@ def test_forward_macs_equal_a_count_by_hooks(net, options):
             m.register_forward_hook(hook)
     model(torch.zeros(1, *shape))
     assert forward_macs(net, shape, 10, options) == sum(counted)
+
+
+def test_checkpoint_bytes_match_a_written_checkpoint(tmp_path, one_thread):
+    """A run's checkpoint files (weights, momentum, container) are the size sizes.checkpoint_bytes
+    plans, within 5%, for a net whose weights outweigh the container (p = 93k)."""
+    from types import SimpleNamespace
+
+    from crossclass.training import TrainConfig, fit
+    from torch import nn
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(40, 300, generator=g), torch.arange(40) % 10
+    splits = SimpleNamespace(x_train=x, y_train=y, x_test=x[:10], y_test=y[:10])
+    model = nn.Sequential(nn.Linear(300, 300), nn.ReLU(), nn.Linear(300, 10))
+    p = sum(t.numel() for t in model.parameters())
+    fit(lambda: nn.Sequential(nn.Linear(300, 300), nn.ReLU(), nn.Linear(300, 10)), splits,
+        TrainConfig(lr=0.01, epochs=2, batch_size=20, keep=(1,), device="cpu", progress=False),
+        tmp_path)
+    files = [tmp_path / "last.pt", *sorted((tmp_path / "checkpoints").glob("*.pt"))]
+    assert len(files) == 3 and p > 90_000
+    for path in files:
+        assert path.stat().st_size == pytest.approx(checkpoint_bytes(p), rel=0.05), path
