@@ -35,7 +35,7 @@ import numpy as np
 import xarray as xr
 
 from crossclass.analysis.means_store import is_means_store
-from crossclass.claims import FAILS, Elimination, Verdict, judge
+from crossclass.claims import FAILS, HOLDS, NOT_MEASURED, Elimination, Verdict, judge
 from crossclass.claims.features import (
     FEATURES,
     THRESHOLDS,
@@ -152,7 +152,9 @@ def _attribution(exp, quantity, feature, component, op, before, after, t):
     key = "outlier_gap" if feature == "outliers" else "minibulk_gap"
     row = judge(claim, section, exp, f"{METRIC[feature]} after knockout", after[feature], "<",
                 t[key])
-    if row.verdict == "holds" and not before[feature] >= t[key]:
+    if math.isnan(before[feature]):
+        row = replace(row, verdict=NOT_MEASURED)  # the quantity's own feature is not measured
+    elif row.verdict == HOLDS and not before[feature] >= t[key]:
         row = replace(row, verdict=FAILS)  # nothing to eliminate: the quantity never had it
     return row
 
@@ -210,10 +212,10 @@ def _dynamics(groups, t):
         if within <= 0:
             continue
         key = (ds["dataset"].item(), ds["net"].item(), ds["split"].item())
-        cross = np.mean(low[C:C * (C - 1)])
+        cross, cls = np.mean(low[C:C * (C - 1)]), np.mean(low[:C])
         points.setdefault(key, {})[(int(ds["n_per_class"]), int(ds["epoch"]))] = (
             math.log10(cross / within) if cross > 0 else math.nan,
-            math.log10(np.mean(low[:C]) / within))
+            math.log10(cls / within) if cls > 0 else math.nan)
     rows = []
     for (dataset, net, split), grid in points.items():
         ns, epochs = sorted({n for n, _ in grid}), sorted({e for _, e in grid})
@@ -232,9 +234,11 @@ def _dynamics(groups, t):
                                   change, "<", 0.0))
         drift = [v[1] for v in grid.values()]
         if len(drift) > 1:
+            spread = (math.nan if any(math.isnan(d) for d in drift)
+                      else max(drift) - min(drift))
             rows.append(judge("G_class to G_within distance stable over epochs and n", "6.2",
                               where, "max - min of log10(G_class / G_within mean eig.)",
-                              max(drift) - min(drift), "<=", t["max_class_drift"]))
+                              spread, "<=", t["max_class_drift"]))
     return rows
 
 
