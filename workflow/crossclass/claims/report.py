@@ -69,6 +69,11 @@ def _number(value) -> str:
     return "—" if value is None else f"{value:.4g}"
 
 
+def _cell(text: str) -> str:
+    """Text for a markdown table cell: its pipes (|Tr E|, ||G - CFAC||) escaped."""
+    return str(text).replace("|", "\\|")
+
+
 def claims_markdown(verdicts: list[Verdict]) -> str:
     """The claims report: a table of every verdict and the count of each outcome."""
     counts = Counter(v.verdict for v in verdicts)
@@ -79,8 +84,8 @@ def claims_markdown(verdicts: list[Verdict]) -> str:
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for v in verdicts:
         mark = {HOLDS: "holds", FAILS: "**fails**"}.get(v.verdict, v.verdict)
-        lines.append(f"| {v.claim} | {v.section} | {v.experiment} | {v.metric} | "
-                     f"{_number(v.value)} | {v.rule} | {mark} |")
+        cells = (v.claim, v.section, v.experiment, v.metric, _number(v.value), v.rule, mark)
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
