@@ -26,6 +26,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PKG = "workflow/crossclass/"  # the package, relative to the repository
+NETWORK = "tests/test_claims_network_cases.py"  # the claims area's test files
+LAYERWISE = "tests/test_claims_layerwise_cases.py"
+REPORT = "tests/test_claims_report.py"
+G_CLASS = "C outliers of G <- G_class (knockout G-minus-class)"
+G_WITHIN = "bulk of G <- G_within (knockout G-minus-within)"
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,61 @@ MUTATIONS: dict[str, list[Mutation]] = {
                  "return int(attempt * (2000 + 16 * p / 2**20",
                  "return int(attempt * (20 + 16 * p / 2**20",
                  ("tests/test_workflow_runs.py::test_resource_requests_cover_the_measured_jobs",)),
+    ],    # the claim rules: a threshold or comparison broken, each seen by a planted case
+    "claims": [
+        Mutation("every comparison holds", PKG + "claims/__init__.py",
+                 "verdict = HOLDS if COMPARISONS[comparison](float(value), threshold) "
+                 "else FAILS", "verdict = HOLDS",
+                 (f"{NETWORK}::test_train_error[0.25-fails]",)),
+        Mutation("train error allowed up to 1", PKG + "claims/network.py",
+                 '"max_train_error": 0.01', '"max_train_error": 1.0',
+                 (f"{NETWORK}::test_train_error",)),
+        Mutation("outlier gap threshold 1", PKG + "claims/features.py",
+                 '"outlier_gap": 1.5', '"outlier_gap": 1.0',
+                 (f"{NETWORK}::test_feature[G has C outliers-fails-17]",)),
+        Mutation("attribution without 'present before'", PKG + "claims/network.py",
+                 "elif row.verdict == HOLDS and not before[feature] >= t[key]:", "elif False:",
+                 (f"{NETWORK}::test_attribution[{G_CLASS}-fails-2]",)),
+        Mutation("bulk fraction 1", PKG + "claims/features.py",
+                 '"bulk_fraction": 0.1', '"bulk_fraction": 1.0',
+                 (f"{NETWORK}::test_attribution[{G_WITHIN}-fails-17]",)),
+        Mutation("G_{c=c'} ratio allowed up to 5", PKG + "claims/network.py",
+                 '"same_ratio": 0.05', '"same_ratio": 5.0',
+                 (f"{NETWORK}::test_g_same_negligible",)),
+        Mutation("E asymmetry allowed up to 2", PKG + "claims/network.py",
+                 '"max_asymmetry": 0.2', '"max_asymmetry": 2.0',
+                 (f"{NETWORK}::test_e_symmetry",)),
+        Mutation("any power-law fit", PKG + "claims/network.py",
+                 '"min_r2": 0.9', '"min_r2": 0.0', (f"{NETWORK}::test_e_power_law",)),
+        Mutation("separation holds at no change", PKG + "claims/network.py",
+                 '"(decades)", change, ">", 0.0))', '"(decades)", change, ">=", 0.0))',
+                 (f"{NETWORK}::test_dynamics_not_measured",)),
+        Mutation("class drift allowed up to 10 decades", PKG + "claims/network.py",
+                 '"max_class_drift": 1.0', '"max_class_drift": 10.0',
+                 (f"{NETWORK}::test_class_distance_drift_fails",)),
+        Mutation("surviving fraction allowed up to 1", PKG + "claims/layerwise.py",
+                 "outlier_survival_max: float = 0.5", "outlier_survival_max: float = 1.0",
+                 (f"{LAYERWISE}::test_layer_rule[H-outliers: H_class on H's top direction "
+                  "only]",)),
+        Mutation("no outlier reads as eliminated", PKG + "claims/layerwise.py",
+                 'A[0] > A[k] or not K[0] > 0:\n        return float("nan")',
+                 'A[0] > A[k] or not K[0] > 0:\n        return 0.0',
+                 (f"{LAYERWISE}::test_layer_rule[Delta-outliers: Delta flat: no outlier "
+                  "above the bulk]",)),
+        Mutation("bulk shift allowed up to 1", PKG + "claims/layerwise.py",
+                 "bulk_shift_max: float = 0.1", "bulk_shift_max: float = 1.0",
+                 (f"{LAYERWISE}::test_layer_rule[H-bulk: steep bulk: shifted C places it "
+                  "moves]",)),
+        Mutation("separation judged the wrong way", PKG + "claims/layerwise.py",
+                 'depth_trend(separation), ">=", depth_trend_min)',
+                 'depth_trend(separation), "<=", depth_trend_min)',
+                 (f"{LAYERWISE}::test_depth_trends",)),
+        Mutation("CFAC ratio inverted", PKG + "claims/layerwise.py",
+                 "cfac / kfac if kfac > 0 else None", "kfac / cfac if kfac > 0 else None",
+                 (f"{LAYERWISE}::test_layer_rule[CFAC: CFAC's error a fifth of KFAC's]",)),
+        Mutation("Table 1 without '(k/m)'", PKG + "claims/report.py",
+                 'names = [f"{c}" if all(v) else f"{c} ({sum(v)}/{len(v)})"',
+                 'names = [f"{c}"', (f"{REPORT}::test_table1_cells",)),
     ],
 }
 
