@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from crossclass.analysis.means_store import SCHEMA as MEANS_SCHEMA
 from crossclass.analysis.means_store import means_dataset
 from crossclass.claims import FAILS, HOLDS, judge
 from crossclass.claims.features import (
@@ -73,7 +74,14 @@ def test_gap():
 def test_features_of_planted(parts):
     o, m, b = parts
     full = measure(store(o + m + b), C)
-    assert full["outliers"] > 10 and full["mini-bulk"] > 5 and full["bulk"] > 0
+    eigenvalues = np.sort(np.linalg.eigvalsh(o + m + b))[::-1]
+    k = C * (C - 2)  # mini-bulk eigenvalues planted in [2, 4], bulk in [0.02, 0.2]
+    assert full["outliers"] == pytest.approx(eigenvalues[C - 1] / eigenvalues[C], rel=1e-6)
+    assert full["mini-bulk"] == pytest.approx(eigenvalues[C + k - 1] / eigenvalues[C + k],
+                                              rel=1e-6)
+    # the bulk's size is the mean |lambda| of the deflated rest, from two random start vectors
+    rest = eigenvalues[C * C + 1:]
+    assert full["bulk"] == pytest.approx(np.abs(rest).mean(), rel=0.3)
     t = THRESHOLDS
     no_outliers = measure(store(m + b), C)
     no_mini = measure(store(o + b), C)
@@ -107,7 +115,9 @@ def test_power_law_and_symmetry():
     assert asymmetry(sym) < 0.1
     assert asymmetry(store(W @ W.T / P)) == pytest.approx(1)
     x, pos, neg = signed_densities(sym, 1e-8)
-    assert pos.sum() > 0 and neg.sum() > 0
+    # a symmetric spectrum: its positive and negative halves carry about equal mass
+    mass = np.trapezoid(pos, x), np.trapezoid(neg, x)
+    assert min(mass) > 0 and mass[0] == pytest.approx(mass[1], rel=0.2)
 
 
 def keyed(ds, path, split="train", **extra):
@@ -183,6 +193,12 @@ def means_store(path, n, epoch, cross, within, classes=C):
         "trace_within": (("class",), np.full(classes, within * N)),
         "num_examples": ((), N),
     })
+    # the layout the writer documents (means_store.SCHEMA, which docs/stores.md renders and a
+    # test checks against a written store), not one made to suit the reader
+    schema = {name: dims for names, dims, _ in MEANS_SCHEMA.variables for name in names}
+    assert {v: f"({', '.join(ds[v].dims)}{',' if ds[v].ndim == 1 else ''})"
+            for v in ds.data_vars} == {v: schema[v] for v in ds.data_vars}
+    assert set(schema) - set(ds.data_vars) == {"means"}  # kept only with store_means
     keys = dict(dataset="toy", net="planted", n_per_class=n, epoch=epoch, split="train")
     write_store(ds, path, keys=keys, params={"num_classes": classes})
     return str(path)
