@@ -2,7 +2,7 @@
 that the rules build from the config."""
 
 DEVICE = config["device"]
-PROGRESS = "--progress" if config["progress"] else "--no-progress"
+PROGRESS = f"--{'no-' * (not config['progress'])}progress --log-interval {config['log_interval']}"
 SOURCES = Path(workflow.basedir) / "workflow"
 
 

@@ -22,6 +22,7 @@ Subpackages and modules, one concept each (lower layers never import higher ones
   layer_names  the nn.Linear layers of a network plugin, cached for planning
   sizes, sample_sizes  store and job sizes at any scale; the paper's sample sizes
   devices      `auto` / cpu / cuda device names
+  progress     the progress bar and timed log lines of every long loop (log_interval)
   stores, store_docs  atomic Zarr stores and their schemas; docs/stores.md rendered from them
   digests      SHA-256 manifests proving a store's files unchanged since written
   plugins, provenance, signatures, options, errors
@@ -30,7 +31,8 @@ Subpackages and modules, one concept each (lower layers never import higher ones
 Conventions across the API: models and data enter as a ModelFunction (or nn.Module) and a
 LabeledData split; randomness is an integer `seed` keyword; long work takes `progress: bool`
 (True by default; False for a single operator product or data pass, which a Lanczos run calls
-hundreds of times under its own bar); errors a caller can catch are ValueError (UserError) and
+hundreds of times under its own bar) and logs progress lines whatever it (crossclass.progress,
+every `log_interval` seconds); errors a caller can catch are ValueError (UserError) and
 TypeError. The planner (rules/*.smk) imports only the torch-free modules: sweep, run_layout,
 estimator, operator_names, layer_names, sizes, plugins, provenance, signatures, options, errors.
 """

@@ -13,7 +13,7 @@ import io
 import pkgutil
 import sys
 
-from crossclass import __version__, commands
+from crossclass import __version__, commands, progress
 from crossclass.errors import UserError
 
 
@@ -72,11 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(build_parser(), argv)
     if args.threads is not None:
         set_threads(args.threads)
+    progress.log_to_stderr()  # the job log: a rule redirects stderr into it
+    previous = progress.set_log_interval(
+        getattr(args, "log_interval", progress.DEFAULT_LOG_INTERVAL))
     try:
         args.func(args)
     except UserError as err:
         print(f"crossclass {args.command}: error: {err}", file=sys.stderr)
         return 2
+    finally:
+        progress.set_log_interval(previous)
     return 0
 
 

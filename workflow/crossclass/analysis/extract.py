@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import os
 
-from tqdm.auto import tqdm
-
 from crossclass.analysis.layer_store import layers_dataset
 from crossclass.analysis.means_store import means_chunks, means_dataset
 from crossclass.analysis.network import Network
@@ -35,6 +33,7 @@ from crossclass.layerwise import layer_dataset
 from crossclass.layerwise.capture import linear_layers
 from crossclass.layerwise.conv import conv_layers
 from crossclass.layerwise.streaming import stream_layer
+from crossclass.progress import track
 from crossclass.stores import write_store
 
 
@@ -64,7 +63,7 @@ def extract(net: Network, *, out_means: str | os.PathLike, out_layers: str | os.
     linear = linear_layers(net.model)
     convs = conv_layers(net.model) if conv else {}
     names = [n for n, _ in net.model.named_modules() if n in linear or n in convs]
-    for name in tqdm(names, desc="layers", disable=not progress):
+    for name in track(names, "layers", progress=progress, unit="layer", leave=True):
         per_layer.append(layer_dataset(stream_layer(net.model, data, name, eta=net.eta,
                                                     device=net.device, progress=progress)))
     write_store(layers_dataset(per_layer, layer_matrices), out_layers, keys=keys,

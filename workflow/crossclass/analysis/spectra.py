@@ -21,6 +21,7 @@ from crossclass.analysis.operators import layers_store_inputs, network_operator
 from crossclass.curvature import extended_gradient_means
 from crossclass.linalg import estimate_spectrum
 from crossclass.operator_names import needs_means
+from crossclass.progress import context
 from crossclass.stores import read_store
 
 
@@ -43,8 +44,10 @@ def operator_spectra(net: Network, names: Sequence[str], *, estimator: dict,
                                              progress=progress)
     for name in names:
         layer_store = None if layers is None else read_store(layers, layers_store_inputs(name))
-        op = network_operator(net, name, means=loaded, layers=layer_store, progress=progress)
-        estimate = estimate_spectrum(op, **estimator, progress=progress)
+        with context(f"operator {name}"):  # named in the bars and log lines of its loops
+            op = network_operator(net, name, means=loaded, layers=layer_store,
+                                  progress=progress)
+            estimate = estimate_spectrum(op, **estimator, progress=progress)
         ds = estimate.to_dataset()
         # the grid differs per store: a data variable (not a coordinate) so stores stack
         ds = ds.reset_coords("log_lambda" if estimate.log else "lambda")

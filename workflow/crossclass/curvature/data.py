@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
 
 from crossclass.errors import UserError
+from crossclass.progress import track
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class LabeledData:
         """Yield (X_b (B, ...), y_b (B,)) on `device`; by_class visits examples sorted by label."""
         order = torch.argsort(self.y, stable=True) if by_class else None
         starts = range(0, self.N, int(self.batch_size))
-        for start in tqdm(starts, desc=desc, disable=not progress, leave=False):
+        for start in track(starts, desc, progress=progress, unit="batch"):
             stop = min(start + int(self.batch_size), self.N)
             idx = slice(start, stop) if order is None else order[start:stop]
             Xb, yb = self.X[idx], self.y[idx]

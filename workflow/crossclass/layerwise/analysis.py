@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import torch
 import xarray as xr
-from tqdm.auto import tqdm
 
 from crossclass.collapse import CollapseMetrics, collapse_metrics
 from crossclass.layerwise.capture import Capture, LayerCapture
@@ -33,6 +32,7 @@ from crossclass.layerwise.kronecker import (
 )
 from crossclass.layerwise.weights import WeightStats, weight_stats
 from crossclass.linalg import LinearOperator
+from crossclass.progress import track
 
 
 @dataclass
@@ -79,7 +79,8 @@ def analyse(capture: Capture, *, eta: float | None = None, probes: int = 32, see
     probes, seed: of the KFAC / CFAC relative errors (exact when d_in d_out <= probes)."""
     predictions = capture.logits.argmax(dim=-1)
     out = {}
-    for name, cap in tqdm(capture.layers.items(), desc="layers", disable=not progress):
+    for name, cap in track(capture.layers.items(), "layers", progress=progress, unit="layer",
+                           leave=True):
         classifier = cap.weight if name == capture.logits_layer else None
         out[name] = _layer_analysis(
             name, cap, layer_g(cap), weights=None if eta is None else weight_stats(cap, eta),

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from crossclass.curvature.data import LabeledData
 from crossclass.errors import UserError
+from crossclass.progress import track
 
 
 @dataclass
@@ -109,8 +109,8 @@ def error_passes(model: nn.Module, data: LabeledData, outputs: dict[str, torch.T
     labels = data.y.to("cpu")
     order = class_order(labels, num_classes).reshape(-1)
     with torch.enable_grad():
-        for start in tqdm(range(0, order.numel(), data.batch_size), desc=desc,
-                          disable=not progress):
+        for start in track(range(0, order.numel(), data.batch_size), desc,
+                           progress=progress, unit="batch", leave=True):
             idx = order[start:start + data.batch_size]
             outputs.clear()
             logits = model(data.X[idx.to(data.X.device)].to(param.device, param.dtype))

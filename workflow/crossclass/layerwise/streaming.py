@@ -32,7 +32,6 @@ import dataclasses
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from crossclass.collapse import from_class_means, nearest_centre_matches, range_basis
 from crossclass.curvature.data import LabeledData
@@ -45,6 +44,7 @@ from crossclass.layerwise.features import FeatureStats
 from crossclass.layerwise.khatri_rao import class_quality, quality_of
 from crossclass.layerwise.kronecker import CHUNK_ELEMENTS, g_products, probe_block
 from crossclass.layerwise.weights import WeightStats, check_decay, weight_stats_from
+from crossclass.progress import track
 from crossclass.sizes import STREAM_BATCH_ELEMENTS
 
 
@@ -198,8 +198,8 @@ def input_class_means(model: nn.Module, data: LabeledData, module: nn.Module, nu
     sums, y = None, data.y.to("cpu")
     try:
         with torch.no_grad():
-            for a in tqdm(range(0, data.N, data.batch_size), desc="layer means",
-                          disable=not progress):
+            for a in track(range(0, data.N, data.batch_size), "layer means",
+                           progress=progress, unit="batch", leave=True):
                 found.clear()
                 model(data.X[a:a + data.batch_size].to(param.device, param.dtype))
                 h = found[0].to(device, dtype)

@@ -16,10 +16,10 @@ import math
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import trange
 
 from crossclass.errors import UserError
 from crossclass.linalg.operator import LinearOperator
+from crossclass.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,9 @@ def fast_lanczos(
     beta = torch.empty(M, n, **f64)
     beta_prev = torch.zeros(n, **f64)
     anorm = torch.zeros(n, **f64)
-    for m in trange(M, desc="Lanczos", disable=not progress, leave=False):
+    bar = Progress(M, "Lanczos" if n == 1 else f"Lanczos ({n} start vectors)",
+                   progress=progress)
+    for m in range(M):
         W = op.matmat(V) - beta_prev.to(op.dtype) * V_prev
         a = (W.to(torch.float64) * V.to(torch.float64)).sum(0)
         W = W - a.to(op.dtype) * V
@@ -129,6 +131,7 @@ def fast_lanczos(
         broken = b <= tol * anorm
         alpha[m] = a
         beta[m] = torch.where(broken, torch.zeros_like(b), b)
+        bar.update()
         if m == M - 1:
             break
         if bool(broken.any()):
@@ -136,6 +139,7 @@ def fast_lanczos(
                                   generator, V)
         V_prev, V = V, W / torch.where(broken, torch.ones_like(b), b).to(op.dtype)
         beta_prev = beta[m]
+    bar.close()
     return Tridiagonal(alpha=alpha.T.contiguous(), beta=beta.T.contiguous())
 
 
@@ -168,7 +172,8 @@ def slow_lanczos(
     basis[:, :1] = _unit_columns(start, op)[:, :1]
     alpha, beta = [], []
     b_prev, anorm = 0.0, 0.0
-    for m in trange(M, desc="SlowLanczos", disable=not progress, leave=False):
+    bar = Progress(M, "SlowLanczos", progress=progress)
+    for m in range(M):
         v = basis[:, m:m + 1]
         w = op.matmat(v)
         a = float((w.to(torch.float64) * v.to(torch.float64)).sum())
@@ -183,6 +188,7 @@ def slow_lanczos(
         broken = b <= tol * anorm
         alpha.append(a)
         beta.append(0.0 if broken else b)
+        bar.update()
         if m == M - 1 or (broken and breakdown == "stop"):
             break
         if broken:
@@ -193,5 +199,6 @@ def slow_lanczos(
         else:
             basis[:, m + 1:m + 2] = w / b
         b_prev = beta[-1]
+    bar.close()
     f64 = dict(dtype=torch.float64, device=op.device)
     return Tridiagonal(alpha=torch.tensor([alpha], **f64), beta=torch.tensor([beta], **f64))

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import trange
 
 from crossclass.errors import UserError
 from crossclass.linalg.density import normalization
 from crossclass.linalg.operator import LinearOperator
+from crossclass.progress import track
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def subspace_iteration(
     shifted = op.shift(shift) if shift else op
     Q = torch.randn(p, b, generator=generator, dtype=torch.float64).to(op.device, op.dtype)
     Q = torch.linalg.qr(Q).Q
-    for _ in trange(iters, desc="SubspaceIteration", disable=not progress, leave=False):
+    for _ in track(range(iters), "SubspaceIteration", progress=progress, unit="iteration"):
         Q = torch.linalg.qr(shifted.matmat(Q)).Q
     AQ = op.matmat(Q)
     S = Q.T @ AQ

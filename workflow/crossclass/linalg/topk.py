@@ -41,12 +41,12 @@ from __future__ import annotations
 import warnings
 
 import torch
-from tqdm.auto import tqdm
 
 from crossclass.errors import UserError
 from crossclass.linalg.lanczos import default_breakdown_tol
 from crossclass.linalg.operator import LinearOperator
 from crossclass.linalg.subspace import Eigenpairs
+from crossclass.progress import Progress
 
 WHICH = ("magnitude", "algebraic")
 STALL = 3  # restarts without a 0.7-fold drop of the largest residual end the iteration,
@@ -156,12 +156,15 @@ def top_eigenpairs(
     Q = _orthonormal_rows(start, V[:0], 1.0, breakdown, generator)
     j, anorm, history, checked, asym, floor = 0, 0.0, [], None, 0.0, 0.0
     widened, wait = 0, 0  # the product of the last widening; products to wait after one
-    bar = tqdm(total=max_blocks, desc="top eigenpairs", disable=not progress, leave=False)
+    # no total: the products needed are unknown (at most max_blocks); the status shows how
+    # far the largest relative residual of the top k is from tol
+    bar = Progress(None, f"top {k} eigenpairs", progress=progress, unit="block product")
+    status = {}
     for products in range(1, max_blocks + 1):
         j0, j = j, j + Q.shape[0]
         V[j0:j] = Q
         AV[j0:j] = op.matmat(Q.T.contiguous()).T
-        bar.update()
+        bar.update(**status)
         T[j0:j, :j] = (AV[j0:j] @ V[:j].T).double()
         T[:j0, j0:j] = T[j0:j, :j0].T
         asym = max(asym, float((T[j0:j, :j] - (V[j0:j] @ AV[:j].T).double()).abs().max()))
@@ -175,6 +178,7 @@ def top_eigenpairs(
             vectors = Zk @ V[:j]                                   # Ritz vectors (k, p)
             residuals = torch.linalg.vector_norm(
                 Zk @ AV[:j] - vectors * theta[:k, None].to(op.dtype), dim=1).double()
+            status = {"largest relative residual": float(residuals.max()) / anorm, "tol": tol}
             floor = FLOOR_FACTOR * asym / anorm
             limit = max(tol, floor) * anorm
             converged = bool((residuals <= limit).all())
@@ -227,6 +231,7 @@ def top_eigenpairs(
             T.zero_()
             T[:keep, :keep] = torch.diag(theta[:keep])
             j = keep
+    bar.status = status
     bar.close()
     if converged and float(residuals.max()) > tol * anorm:
         warnings.warn(f"top_eigenpairs: the operator's round-off (u^T A v - v^T A u up to "

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
 
 from crossclass.errors import UserError
+from crossclass.progress import track
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def train_mlr(
         return loss
 
     iterations = 0
-    for _ in tqdm(range(max_iter), desc="train MLR", disable=not progress, leave=False):
+    for _ in track(range(max_iter), "train MLR", progress=progress, unit="iteration"):
         before = W.detach().clone()
         opt.step(objective)
         iterations += 1

@@ -28,10 +28,10 @@ import torch
 import torch.nn.functional as F
 import xarray as xr
 from torch import nn
-from tqdm.auto import tqdm
 
 from crossclass.devices import resolve_device
 from crossclass.errors import UserError
+from crossclass.progress import Progress
 from crossclass.stores import StoreSchema, write_store
 from crossclass.training.checkpoint import load_checkpoint, remove_partial, save_checkpoint
 from crossclass.training.config import TrainConfig
@@ -235,8 +235,9 @@ def fit(build: Callable[[], nn.Module], splits: Any, config: TrainConfig,
         if start == 0 and 0 in kept:
             save_checkpoint(snapshot(0), kept[0])
         last_saved = time.monotonic()
-        bar = tqdm(total=config.epochs, initial=start, unit="epoch", disable=not config.progress,
-                   desc=str(meta.get("net", "train")))
+        bar = Progress(config.epochs, f"train {meta.get('net', 'network')} lr={config.lr:g}",
+                       progress=config.progress, unit="epoch", initial=start, leave=True)
+        measured_at = {}  # the last measured metrics, for the bar and the log lines
         for epoch in range(start + 1, config.epochs + 1):
             history["lr"].append(optimizer.param_groups[0]["lr"])
             train_epoch(model, optimizer, xtr, ytr, config.batch_size, generator)
@@ -246,7 +247,6 @@ def fit(build: Callable[[], nn.Module], splits: Any, config: TrainConfig,
                 loss, error = evaluate(model, xs, ys) if measured else (math.nan, math.nan)
                 history[f"{split}_loss"].append(loss)
                 history[f"{split}_error"].append(error)
-            test_error = history["test_error"][-1]
             state = snapshot(epoch)
             if epoch in kept:
                 save_checkpoint(state, kept[epoch])
@@ -254,10 +254,13 @@ def fit(build: Callable[[], nn.Module], splits: Any, config: TrainConfig,
             if epoch == config.epochs or now - last_saved >= config.resume_interval:
                 save_checkpoint(state, last)
                 last_saved = now
-            bar.update(1)
-            bar.set_postfix(epoch=epoch, loss=f"{history['train_loss'][-1]:.4g}",
-                            error=f"{history['train_error'][-1]:.3f}",
-                            test_error=f"{test_error:.3f}")
+            if measured:
+                measured_at = {"train_loss": history["train_loss"][-1],
+                               "train_error": history["train_error"][-1],
+                               "test_error": history["test_error"][-1],
+                               "measured at epoch": epoch}
+            bar.update(1, **{k: v for k, v in measured_at.items()
+                             if k != "measured at epoch" or v != epoch})
         bar.close()
         model.train()
 
