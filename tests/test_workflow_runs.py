@@ -139,8 +139,8 @@ def test_full_run_figures_are_the_tested_drawings_of_their_stores(finished, tmp_
     """Each figure the run wrote is, pixel for pixel, what `draw_figure` (whose content the
     figure tests check) draws from the stores the rule passed it, every panel drawn."""
     text = snakemake(finished, "-n", "--forceall", "-p", "--configfile", str(TINY)).stdout
-    commands = [shlex.split(line) for line in text.splitlines()
-                if re.match(r"\s*crossclass --threads \d+ figure ", line)]
+    commands = [shlex.split(line.split("Shell command: ", 1)[1]) for line in text.splitlines()
+                if re.match(r"\s*Shell command: crossclass --threads \d+ figure ", line)]
     assert sorted(c[4] for c in commands) == sorted(FIGURES)
     monkeypatch.chdir(finished)
     for command in commands:
