@@ -23,6 +23,7 @@ tried too (one line each, no command for paths outside the workflow).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -44,17 +45,19 @@ RESULTS = Path("results")
 RUN = RESULTS / "train/gmm/mlp/n6"
 CHECKPOINT = "extract/gmm/mlp/n6/e2/train"  # the analysed checkpoint's stores, under RESULTS
 
-# store -> a variable inside it (None: its largest array)
+# store -> (a variable inside it (None: its largest array), the output of a job that reads it,
+# deleted to make that job run; None: the store is marked newer than every output reading it)
 STORES = {
-    "subset": ("data/gmm/n6/subset.zarr", "train_label"),
-    "sweep metrics": ("train/gmm/mlp/n6/batch0/lr0/metrics.zarr", "test_error"),
-    "means": ("extract/gmm/mlp/n6/e2/train/means.zarr", None),
-    "layers": ("extract/gmm/mlp/n6/e2/train/layers.zarr", None),
-    "summary": ("extract/gmm/mlp/n6/e2/train/summary.zarr", "loss"),
-    "spectrum": ("spectra/gmm/mlp/n6/e2/train/deflated/G.zarr", "density"),
-    "verification matrix": ("verification/fig15a/matrix.zarr", "eigenvalues"),
-    "verification spectrum": ("verification/fig15a/spectrum.zarr", "density"),
-    "mlr": ("mlr/study.zarr", None),
+    "subset": ("data/gmm/n6/subset.zarr", "train_label", f"{CHECKPOINT}/summary.zarr"),
+    "sweep metrics": ("train/gmm/mlp/n6/batch0/lr0/metrics.zarr", "test_error", None),
+    "means": ("extract/gmm/mlp/n6/e2/train/means.zarr", None, None),
+    "layers": ("extract/gmm/mlp/n6/e2/train/layers.zarr", None, None),
+    "summary": ("extract/gmm/mlp/n6/e2/train/summary.zarr", "loss", None),
+    "spectrum": ("spectra/gmm/mlp/n6/e2/train/deflated/G.zarr", "density", None),
+    "verification matrix": ("verification/fig15a/matrix.zarr", "eigenvalues",
+                            "verification/fig15a/spectrum.zarr"),
+    "verification spectrum": ("verification/fig15a/spectrum.zarr", "density", None),
+    "mlr": ("mlr/study.zarr", None, None),
 }
 STORE_DAMAGES = ("delete a chunk", "truncate a chunk", "overwrite a chunk", "flip one byte",
                  "garble zarr.json", "delete DIGESTS.sha256")
@@ -152,9 +155,9 @@ def trial(repo: Path, pristine: dict, target: Path, how: str, store: Path,
         return row
     now = snapshot(repo)
     row["not_rebuilt"] = sorted(k for k in pristine if k not in now)
-    row["identical"] = all(now.get(k) == v for k, v in pristine.items()
-                           if k not in row["not_rebuilt"]) and set(now) <= set(pristine)
-    row["not_rebuilt_ok"] = all(re.search(r"/batch\d+/", k) for k in row["not_rebuilt"])
+    row["identical"] = (all(now.get(k) == v for k, v in pristine.items()
+                            if k not in row["not_rebuilt"]) and set(now) <= set(pristine)
+                        and all(re.search(r"/batch\d+/", k) for k in row["not_rebuilt"]))
     return row
 
 
@@ -204,6 +207,9 @@ def cli_trials(repo: Path) -> list[tuple[str, bool, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/reliability.md")
+    parser.add_argument("--only", nargs="+", metavar="KIND", choices=[*STORES, "checkpoint"],
+                        help="rerun these kinds only; the other rows are kept from the report's "
+                        "JSON beside --out")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO / "workflow"))
     work = Path(tempfile.mkdtemp(prefix="crossclass-faults-"))
@@ -213,10 +219,12 @@ def main() -> None:
     pristine = snapshot(clean)
     repo = repo_copy(work / "repo")
     rows = []
-    faults = [(name, how, RESULTS / store, variable, None)
-              for name, (store, variable) in STORES.items() for how in STORE_DAMAGES]
+    faults = [(name, how, RESULTS / store, variable, reader and RESULTS / reader)
+              for name, (store, variable, reader) in STORES.items() for how in STORE_DAMAGES
+              if not args.only or name in args.only]
     faults += [("checkpoint (hard-linked)", how, RUN / "selected/checkpoints/epoch_0002.pt", None,
-                RESULTS / CHECKPOINT / "means.zarr") for how in CHECKPOINT_DAMAGES]
+                RESULTS / CHECKPOINT / "means.zarr") for how in CHECKPOINT_DAMAGES
+               if not args.only or "checkpoint" in args.only]
     for name, how, store, variable, consumer in faults:
         restore(repo, clean)
         path = repo / store
@@ -229,24 +237,33 @@ def main() -> None:
         else:
             target = chunk_of(path, variable)
         row = trial(repo, pristine, target, how, store, consumer)
-        rows.append((name, how, row))
+        rows.append({"name": name, "how": how, **row})
         print(f"{name:24} {how:22} one line: {row['one_line']!s:5} identical: "
               f"{row['identical']!s:5} {row['line'][:90]}", flush=True)
     cli = cli_trials(clean)
+    saved = args.out.with_suffix(".json")
+    if args.only:  # keep the other kinds' rows, in their order
+        kept = json.loads(saved.read_text())["faults"]
+        fresh = {(r["name"], r["how"]): r for r in rows}
+        rows = [fresh.pop((r["name"], r["how"]), r) for r in kept] + list(fresh.values())
+    saved.write_text(json.dumps({"faults": rows, "cli": cli}, indent=1))
     write_report(args.out, rows, cli, time.monotonic() - started)
     shutil.rmtree(work, ignore_errors=True)
 
 
 def write_report(out: Path, rows: list, cli: list, seconds: float) -> None:
-    one = sum(r["one_line"] for _, _, r in rows)
-    same = sum(r["identical"] for _, _, r in rows)
+    one = sum(r["one_line"] for r in rows)
+    same = sum(r["identical"] for r in rows)
     lines = [
         "# Reliability: faults tried on a finished run",
         "",
         "`python benchmarks/fault_campaign.py` on `tests/configs/tiny.yaml` "
-        f"({seconds / 60:.0f} min on 2 cores). Each fault damages one file of an undamaged "
-        "run, deletes one output whose job reads it, and runs `snakemake --cores 2`; the "
-        "advice is then followed and the run repeated.",
+        f"(the last call: {seconds / 60:.0f} min on 2 cores). Each fault damages one file of an "
+        "undamaged run, makes the jobs that read it run (a reader's output deleted, or the store "
+        "marked newer than its readers' outputs), and runs `snakemake --cores 2`; the advice is "
+        "then followed and the run repeated. Rebuilt identical: every store and checkpoint is "
+        "back, byte for byte; a sweep batch that shared a damaged checkpoint through a hard link "
+        "is deleted with it and not trained again while the choice it fed stands.",
         "",
         f"**{len(rows)} faults: {one} stopped in one line on the console, {same} rebuilt "
         f"byte-identical** (stores by their SHA-256 manifests, checkpoints byte for byte); "
@@ -256,11 +273,12 @@ def write_report(out: Path, rows: list, cli: list, seconds: float) -> None:
         "| file | fault | one line | rebuilt identical | message (start) |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for name, how, row in rows:
+    for row in rows:
+        name, how = row["name"], row["how"]
         extra = ""
         if row["not_rebuilt"]:
             batches = sorted({re.sub(r"(/batch\d+)/.*", r"\1", k) for k in row["not_rebuilt"]})
-            extra = f" (deleted, not needed again: {', '.join(batches)})"
+            extra = f" (deleted, not rebuilt: {', '.join(batches)})"
         message = row["line"].replace("|", "\\|")[:140]
         lines.append(f"| {name} | {how} | {'yes' if row['one_line'] else '**no**'} | "
                      f"{'yes' if row['identical'] else '**no**'}{extra} | `{message}` |")
