@@ -45,17 +45,18 @@ RESULTS = Path("results")
 RUN = RESULTS / "train/gmm/mlp/n6"
 CHECKPOINT = "extract/gmm/mlp/n6/e2/train"  # the analysed checkpoint's stores, under RESULTS
 
-# store -> (a variable inside it (None: its largest array), the output of a job that reads it,
-# deleted to make that job run; None: the store is marked newer than every output reading it)
+# store -> (a variable inside it (None: its largest array), outputs deleted to make a job that
+# reads it run (its own, and a target's that needs it); None: the store is marked newer than
+# every output reading it)
 STORES = {
-    "subset": ("data/gmm/n6/subset.zarr", "train_label", f"{CHECKPOINT}/summary.zarr"),
+    "subset": ("data/gmm/n6/subset.zarr", "train_label", (f"{CHECKPOINT}/summary.zarr",)),
     "sweep metrics": ("train/gmm/mlp/n6/batch0/lr0/metrics.zarr", "test_error", None),
     "means": ("extract/gmm/mlp/n6/e2/train/means.zarr", None, None),
     "layers": ("extract/gmm/mlp/n6/e2/train/layers.zarr", None, None),
     "summary": ("extract/gmm/mlp/n6/e2/train/summary.zarr", "loss", None),
     "spectrum": ("spectra/gmm/mlp/n6/e2/train/deflated/G.zarr", "density", None),
     "verification matrix": ("verification/fig15a/matrix.zarr", "eigenvalues",
-                            "verification/fig15a/spectrum.zarr"),
+                            ("verification/fig15a/spectrum.zarr", "figures/fig15.pdf")),
     "verification spectrum": ("verification/fig15a/spectrum.zarr", "density", None),
     "mlr": ("mlr/study.zarr", None, None),
 }
@@ -123,13 +124,18 @@ def advice_command(line: str) -> list[str] | None:
 
 
 def trial(repo: Path, pristine: dict, target: Path, how: str, store: Path,
-          consumer: Path | None) -> dict:
-    """Damage `target` (a file of `store`) by `how`; make its readers run: `consumer` (an
-    output) deleted, else the store marked newer than every output that reads it; run, follow
-    the advice, run again."""
+          consumers: tuple[Path, ...] | None) -> dict:
+    """Damage `target` (a file of `store`) by `how`; make its readers run: `consumers`
+    (outputs) deleted, else the store marked newer than every output that reads it; run,
+    follow the advice, run again."""
     damage_file(target, how)
-    if consumer is not None:
-        shutil.rmtree(repo / consumer)
+    if consumers is not None:
+        for consumer in consumers:
+            path = repo / consumer
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
     else:  # the marker of the output folder holding the store (a sweep batch holds its runs')
         owner = next(f for f in [repo / store, *(repo / store).parents]
                      if (f / ".snakemake_timestamp").is_file())
@@ -219,13 +225,14 @@ def main() -> None:
     pristine = snapshot(clean)
     repo = repo_copy(work / "repo")
     rows = []
-    faults = [(name, how, RESULTS / store, variable, reader and RESULTS / reader)
+    faults = [(name, how, RESULTS / store, variable,
+               reader and tuple(RESULTS / r for r in reader))
               for name, (store, variable, reader) in STORES.items() for how in STORE_DAMAGES
               if not args.only or name in args.only]
     faults += [("checkpoint (hard-linked)", how, RUN / "selected/checkpoints/epoch_0002.pt", None,
-                RESULTS / CHECKPOINT / "means.zarr") for how in CHECKPOINT_DAMAGES
+                (RESULTS / CHECKPOINT / "means.zarr",)) for how in CHECKPOINT_DAMAGES
                if not args.only or "checkpoint" in args.only]
-    for name, how, store, variable, consumer in faults:
+    for name, how, store, variable, consumers in faults:
         restore(repo, clean)
         path = repo / store
         if name.startswith("checkpoint"):
@@ -236,7 +243,7 @@ def main() -> None:
             target = path / "DIGESTS.sha256"
         else:
             target = chunk_of(path, variable)
-        row = trial(repo, pristine, target, how, store, consumer)
+        row = trial(repo, pristine, target, how, store, consumers)
         rows.append({"name": name, "how": how, **row})
         print(f"{name:24} {how:22} one line: {row['one_line']!s:5} identical: "
               f"{row['identical']!s:5} {row['line'][:90]}", flush=True)
