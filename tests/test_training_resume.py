@@ -14,6 +14,7 @@ import torch
 from crossclass import cli
 from crossclass.data import write_subset
 from crossclass.training import load_checkpoint
+from deadlines import within
 
 PLUGIN_PKG = Path(__file__).parent / "plugin_pkg"
 EPOCHS = 60  # the kill comes at the first checkpoint: 59 epochs before the run could end
@@ -27,7 +28,7 @@ def arguments(subset: Path, root: Path, out: Path) -> list[str]:
 
 
 def kill_after_first_checkpoint(proc: subprocess.Popen, last: Path) -> None:
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + within(240)
     while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.002)
     proc.send_signal(signal.SIGKILL)
@@ -59,12 +60,12 @@ def test_sigkill_then_resume_is_bitwise_identical(tmp_path, monkeypatch):
     finally:
         torch.set_num_threads(threads)
     killer.join()
-    assert victim.wait(timeout=30) == -signal.SIGKILL
+    assert victim.wait(timeout=within(30)) == -signal.SIGKILL
     killed_at = load_checkpoint(run_dir / "last.pt")["epoch"]
     assert 1 <= killed_at < EPOCHS, "the run finished before it could be killed"
     assert not (run_dir / "metrics.zarr").exists()
 
-    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=within(300))
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming from epoch {killed_at} of {EPOCHS}" in resumed.stderr
 

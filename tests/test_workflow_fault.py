@@ -23,6 +23,7 @@ import xarray as xr
 import yaml
 from crossclass.stores import read_store
 from crossclass.training import load_checkpoint
+from deadlines import within
 from test_workflow_runs import TINY, job_resources, repo_copy, snakemake
 
 pytestmark = pytest.mark.slow
@@ -45,7 +46,7 @@ def test_killed_run_resumes_to_identical_stores(tmp_path):
     proc = subprocess.Popen(args, cwd=repo, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     log = repo / "results/logs/verify_spectrum/fig15a.log"
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + within(240)
 
     def in_lanczos() -> bool:
         return log.exists() and "%|" in log.read_text(errors="replace")
@@ -54,7 +55,7 @@ def test_killed_run_resumes_to_identical_stores(tmp_path):
         time.sleep(0.01)
     assert proc.poll() is None and in_lanczos(), "the run ended before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.wait(timeout=within(30))
 
     target = repo / TARGET
     assert not target.exists(), "a killed job left a store under its final name"
@@ -111,7 +112,7 @@ def test_killed_train_job_resumes_under_snakemake(tmp_path):
     proc = subprocess.Popen(["snakemake", batch, "--cores", "1", "--configfile", str(config)],
                             cwd=repo, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + within(240)
 
     def resume_state():
         return next(repo.glob(f"{batch}.partial-*/lr0.resume/last.pt"), None)
@@ -126,7 +127,7 @@ def test_killed_train_job_resumes_under_snakemake(tmp_path):
         time.sleep(0.01)  # wait for the job to be a few epochs in, by its own checkpoint
     resume = resume_state()
     os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.wait(timeout=within(30))
     killed_at = load_checkpoint(resume)["epoch"]
     assert 1 <= killed_at < epochs, "the run finished before it could be killed"
     assert not (repo / run / "metrics.zarr").exists()

@@ -31,6 +31,7 @@ from crossclass.commands.figure import draw_figure
 from crossclass.options import parse_options
 from crossclass.provenance import code_hash, imported_modules
 from crossclass.stores import read_store, store_params
+from deadlines import within
 from figure_checks import assert_every_panel_drawn, check_files
 
 pytestmark = pytest.mark.slow
@@ -63,7 +64,7 @@ def snakemake(repo: Path, *args: str, check: bool = True, timeout: float = 300,
     else:
         env.pop("PYTHONPATH", None)
     proc = subprocess.run(["snakemake", *args], cwd=repo, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=within(timeout))
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -349,7 +350,7 @@ def test_knockouts_the_tiny_figures_lack_are_judged_on_its_network(finished, tmp
 
     def cli(*args):
         proc = subprocess.run([sys.executable, "-m", "crossclass.cli", *args], cwd=finished,
-                              env=env, capture_output=True, text=True, timeout=300)
+                              env=env, capture_output=True, text=True, timeout=within(300))
         assert proc.returncode == 0, proc.stderr
 
     cli("operator-spectrum", "--checkpoint", params["checkpoint"], "--subset",
