@@ -55,7 +55,7 @@ MUTATIONS: dict[str, list[Mutation]] = {
         Mutation("knockout scatter drops the top-C points", PKG + "figures/layergrid.py",
                  'ax.scatter(lx[~rest], ly[~rest], s=10, color=BLUE, label=f"top {blue}")',
                  "pass",
-                 ("tests/test_figures_layerwise.py::test_fig7_features_knockout",)),
+                 ("tests/test_figures_layerwise.py::test_knockout_scatter[fig7]",)),
         Mutation("fig8 normalised by H instead of H_class", PKG + "figures/fig8.py",
                  's["H_class"], C, top=top)', 's["H"], C, top=top)',
                  ("tests/test_figures_layerwise.py::test_fig8_features_scree",)),

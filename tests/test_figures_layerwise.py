@@ -149,16 +149,32 @@ def layer_stores(stores):
     return [layers for layers, _ in stores]
 
 
-def test_fig7_features_knockout(stores, tmp_path):
+# figure: (the eigenvalues' matrices before and after its knockout, from a layer's matrix
+# getter; how many top points are blue at C; whether every panel (all) or some (any) has points)
+KNOCKOUT_FIGURES = {
+    "fig7": (lambda m: (m("H"), knock(m("H"), m("H_class"))), lambda C: C, all),
+    "fig9a": (lambda m: (m("Delta"), knock(m("Delta"), m("Delta_class"))), lambda C: C, any),
+    "fig9b": (lambda m: (knock(m("Delta"), m("Delta_class")),
+                         knock(m("Delta"), m("Delta_class") + m("Delta_cross"))),
+              lambda C: C * (C - 2), any),
+}
+
+
+@pytest.mark.parametrize("name", KNOCKOUT_FIGURES)
+def test_knockout_scatter(stores, tmp_path, name):
+    """Figures 7, 9a, 9b: each panel's points are the layer's eigenvalues before and after the
+    figure's knockout, computed here from the stored matrices."""
+    matrices, top_count, every = KNOCKOUT_FIGURES[name]
     drawn_points = []
 
     def cell(ax, lay, C, what):
-        H, Hc = lay["H"].values, lay["H_class"].values
-        drawn_points.append(assert_scatter(ax, sym_eig(H), sym_eig(knock(H, Hc)), TOP, C, what))
+        before, after = matrices(lambda var: lay[var].values)
+        drawn_points.append(assert_scatter(ax, sym_eig(before), sym_eig(after), TOP,
+                                           top_count(C), what))
 
-    grid_panels(drawn(tmp_path, "fig7", layer_stores(stores), f"top={TOP}"),
+    grid_panels(drawn(tmp_path, name, layer_stores(stores), f"top={TOP}"),
                 layer_stores(stores), cell)
-    assert all(drawn_points)
+    assert every(drawn_points)
 
 
 def test_fig8_features_scree(stores, tmp_path):
@@ -168,32 +184,6 @@ def test_fig8_features_scree(stores, tmp_path):
 
     grid_panels(drawn(tmp_path, "fig8", layer_stores(stores), f"top={TOP}"),
                 layer_stores(stores), cell)
-
-
-def test_fig9a_errors_knockout(stores, tmp_path):
-    drawn_points = []
-
-    def cell(ax, lay, C, what):
-        D, Dc = lay["Delta"].values, lay["Delta_class"].values
-        drawn_points.append(assert_scatter(ax, sym_eig(D), sym_eig(knock(D, Dc)), TOP, C, what))
-
-    grid_panels(drawn(tmp_path, "fig9a", layer_stores(stores), f"top={TOP}"),
-                layer_stores(stores), cell)
-    assert any(drawn_points)
-
-
-def test_fig9b_errors_cross_knockout(stores, tmp_path):
-    drawn_points = []
-
-    def cell(ax, lay, C, what):
-        D, Dc = lay["Delta"].values, lay["Delta_class"].values
-        Dcc = Dc + lay["Delta_cross"].values
-        drawn_points.append(assert_scatter(ax, sym_eig(knock(D, Dc)), sym_eig(knock(D, Dcc)),
-                                           TOP, C * (C - 2), what))
-
-    grid_panels(drawn(tmp_path, "fig9b", layer_stores(stores), f"top={TOP}"),
-                layer_stores(stores), cell)
-    assert any(drawn_points)
 
 
 def test_fig10_errors_scree(stores, tmp_path):
